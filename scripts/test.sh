@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The project's test command (README "Test"): installs/starts what the tests need, then runs every
+# test. Today the tests need nothing outside the repository (no Kafka, no network, no Python);
+# later issues add their services here, never to .ci/run alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --locked --all-targets
+cargo test --locked --doc

@@ -1,0 +1,321 @@
+//! Builds the pipeline and owns its shutdown.
+//!
+//! ```text
+//! replay files ─(events)─> features ─(windows)─> micro-batcher + model ─(signals)─> JSONL sink
+//! ```
+//! Each arrow is a bounded tokio channel. In replay nothing is dropped: a full channel blocks the
+//! stage before it, back to the file reader. Shutdown flows downstream: the source ends, drops its
+//! sender, each stage flushes what it holds (the batcher its partial batch) and drops its own, and
+//! each stage returns its counters, gathered into a [`Summary`].
+#![allow(clippy::disallowed_methods)] // stages stamp when a bar enters and time the model: this is the edge that owns wall time
+
+use crate::batch::MicroBatcher;
+use crate::clock::EmitClock;
+use crate::config::Config;
+use crate::event::MarketEvent;
+use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
+use crate::infer::{InferError, Stamped, score_batch};
+use crate::ingest::replay::{ReplayOptions, ReplaySource};
+use crate::ingest::{FileStats, IngestError};
+use crate::registry::{BundleError, LiveModel, load_bundle, live};
+use crate::signal::{Decision, Signal};
+use crate::sink::JsonlSink;
+use crate::sink::jsonl::SinkError;
+use crate::telemetry::{LatencyRecorder, LatencySummary};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Infer(#[from] InferError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("{0}")]
+    Config(String),
+    #[error("a pipeline stage failed: {0}")]
+    Stage(String),
+}
+
+/// How fast a replay runs: as fast as it can, or N× the data's own pace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Speed {
+    Max,
+    Times(f64),
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "max" {
+            return Ok(Speed::Max);
+        }
+        match s.parse::<f64>() {
+            Ok(x) if x > 0.0 && x.is_finite() => Ok(Speed::Times(x)),
+            _ => Err(format!("speed must be `max` or a positive number, got {s:?}")),
+        }
+    }
+}
+
+/// One replay: data through the model to signals.
+#[derive(Clone, Debug)]
+pub struct ReplayJob {
+    pub config: Config,
+    pub data: Vec<PathBuf>,
+    pub model_dir: PathBuf,
+    pub out: Option<PathBuf>,
+    pub speed: Speed,
+}
+
+/// What a replay did, printed by the CLI.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub model_version: String,
+    pub files: Vec<FileStats>,
+    pub events: u64,
+    pub engine: EngineStatsView,
+    pub signals: u64,
+    pub long_signals: u64,
+    pub invalid_feature_signals: u64,
+    pub batches: u64,
+    pub mean_batch: f64,
+    /// Bar entering the feature stage → signal leaving inference, queueing included: at
+    /// `--speed max` the model is the bottleneck, so this is mostly time spent waiting in line.
+    pub latency: LatencySummary,
+    /// Per window, the work alone: the feature stage on its bar + the model forward of its batch.
+    pub processing: LatencySummary,
+    /// Model forward time per batch.
+    pub batch_compute: LatencySummary,
+    pub elapsed_secs: f64,
+    pub windows_per_sec: f64,
+    pub out: Option<PathBuf>,
+}
+
+/// `EngineStats` in serialisable form.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineStatsView {
+    pub bars: u64,
+    pub windows: u64,
+    pub warming_bars: u64,
+    pub gaps: u64,
+    pub rejected: u64,
+    pub ignored_non_bar: u64,
+}
+
+impl From<&EngineStats> for EngineStatsView {
+    fn from(s: &EngineStats) -> Self {
+        Self {
+            bars: s.bars,
+            windows: s.windows,
+            warming_bars: s.warming_bars,
+            gaps: s.gaps,
+            rejected: s.rejected_out_of_order
+                + s.rejected_wrong_interval
+                + s.rejected_invalid
+                + s.rejected_not_closed,
+            ignored_non_bar: s.ignored_non_bar,
+        }
+    }
+}
+
+#[derive(Default)]
+struct InferStats {
+    batches: u64,
+    signals: u64,
+    long: u64,
+    invalid: u64,
+    latency: LatencyRecorder,
+    processing: LatencyRecorder,
+    compute: LatencyRecorder,
+}
+
+/// Runs a replay to completion on the current tokio runtime.
+pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
+    let cfg = &job.config;
+    let spec = FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
+    let mut model = load_bundle(&job.model_dir, &spec)?;
+    if model.manifest.seq_len != cfg.features.seq_len
+        || model.manifest.bar_interval_secs != cfg.features.bar_interval_secs
+    {
+        return Err(AppError::Config(format!(
+            "{}: model was trained on seq_len {} / {} s bars but the config says {} / {} s",
+            job.model_dir.display(),
+            model.manifest.seq_len,
+            model.manifest.bar_interval_secs,
+            cfg.features.seq_len,
+            cfg.features.bar_interval_secs
+        )));
+    }
+    if let Some(t) = cfg.model.threshold {
+        model.threshold = t;
+    }
+    let scaler = Arc::new(model.scaler.clone());
+    let version = model.manifest.version.clone();
+    let live_model = live(model);
+    let opts = ReplayOptions {
+        exchange: cfg.replay.exchange,
+        symbol_override: None,
+        max_bad_rows: cfg.replay.max_bad_rows,
+    };
+    let source = ReplaySource::open(&job.data, &opts)?;
+    let sink = job.out.as_deref().map(JsonlSink::create).transpose()?;
+    let engine = FeatureEngine::new(spec, scaler, cfg.features.seq_len, cfg.interval_ms());
+
+    let cap = cfg.inference.channel_capacity;
+    let (ev_tx, ev_rx) = mpsc::channel::<MarketEvent>(cap);
+    // Small on purpose: queueing ahead of the model shows up as latency, not as hidden memory.
+    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
+    let (sig_tx, sig_rx) = mpsc::channel::<Vec<Signal>>(cap);
+
+    let started = Instant::now();
+    let src = tokio::task::spawn_blocking(move || source_stage(source, ev_tx, job.speed));
+    let feat = tokio::spawn(feature_stage(engine, ev_rx, win_tx));
+    let (max_batch, max_wait_us) = (cfg.inference.max_batch, cfg.inference.max_wait_us as i64);
+    let inf = tokio::task::spawn_blocking(move || {
+        inference_stage(live_model, win_rx, sig_tx, max_batch, max_wait_us)
+    });
+    let snk = tokio::task::spawn_blocking(move || sink_stage(sink, sig_rx));
+
+    let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
+    let src_res = src.await.map_err(joined)?;
+    let engine_stats = feat.await.map_err(joined)?;
+    let inf_res = inf.await.map_err(joined)?;
+    let snk_res = snk.await.map_err(joined)?;
+    let (files, events) = src_res?;
+    let stats = inf_res?;
+    snk_res?;
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(Summary {
+        model_version: version,
+        files,
+        events,
+        engine: (&engine_stats).into(),
+        signals: stats.signals,
+        long_signals: stats.long,
+        invalid_feature_signals: stats.invalid,
+        batches: stats.batches,
+        mean_batch: stats.signals as f64 / stats.batches.max(1) as f64,
+        latency: stats.latency.summary(),
+        processing: stats.processing.summary(),
+        batch_compute: stats.compute.summary(),
+        elapsed_secs: elapsed,
+        windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
+        out: job.out,
+    })
+}
+
+/// Reads the files in event-time order; paces them when `speed` asks.
+fn source_stage(
+    mut source: ReplaySource,
+    tx: mpsc::Sender<MarketEvent>,
+    speed: Speed,
+) -> Result<(Vec<FileStats>, u64), AppError> {
+    let (mut n, started, mut first_ts) = (0u64, Instant::now(), None);
+    for ev in source.by_ref() {
+        let ev = ev?;
+        if let Speed::Times(x) = speed {
+            let t0 = *first_ts.get_or_insert(ev.ts_event_ns);
+            let due = Duration::from_nanos(((ev.ts_event_ns - t0).max(0) as f64 / x) as u64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        n += 1;
+        if tx.blocking_send(ev).is_err() {
+            break; // downstream stopped (it failed): its error is reported
+        }
+    }
+    Ok((source.stats(), n))
+}
+
+async fn feature_stage(
+    mut engine: FeatureEngine,
+    mut rx: mpsc::Receiver<MarketEvent>,
+    tx: mpsc::Sender<Stamped<Window>>,
+) -> EngineStats {
+    while let Some(ev) = rx.recv().await {
+        let entered = Instant::now();
+        if let Some(w) = engine.on_event(&ev) {
+            let feature_us = entered.elapsed().as_micros() as u64;
+            let stamped = Stamped {
+                item: w,
+                entered,
+                feature_us,
+            };
+            if tx.send(stamped).await.is_err() {
+                break;
+            }
+        }
+    }
+    engine.stats().clone()
+}
+
+/// Batches on event time (µs), so a replay forms the same batches on every run.
+fn inference_stage(
+    live_model: LiveModel,
+    mut rx: mpsc::Receiver<Stamped<Window>>,
+    tx: mpsc::Sender<Vec<Signal>>,
+    max_batch: usize,
+    max_wait_us: i64,
+) -> Result<InferStats, AppError> {
+    let mut batcher = MicroBatcher::new(max_batch, max_wait_us);
+    let mut stats = InferStats::default();
+    let run = |batch: Vec<Stamped<Window>>, stats: &mut InferStats| -> Result<bool, AppError> {
+        let t0 = Instant::now();
+        let signals = score_batch(&live_model, &batch, EmitClock::Replay)?;
+        let forward_us = t0.elapsed().as_micros() as u64;
+        stats.compute.record(forward_us);
+        stats.batches += 1;
+        for (s, w) in signals.iter().zip(&batch) {
+            stats.latency.record(s.latency_us);
+            stats.processing.record(w.feature_us + forward_us);
+            stats.signals += 1;
+            stats.long += u64::from(s.decision == Decision::Long);
+            stats.invalid += u64::from(!s.features_valid);
+        }
+        Ok(tx.blocking_send(signals).is_ok())
+    };
+    while let Some(w) = rx.blocking_recv() {
+        let now = w.item.bar_close_time_ms * 1000;
+        if let Some(b) = batcher.poll(now) {
+            if !run(b, &mut stats)? {
+                return Ok(stats);
+            }
+        }
+        if let Some(b) = batcher.push(w, now) {
+            if !run(b, &mut stats)? {
+                return Ok(stats);
+            }
+        }
+    }
+    if let Some(b) = batcher.flush() {
+        run(b, &mut stats)?;
+    }
+    Ok(stats)
+}
+
+fn sink_stage(
+    mut sink: Option<JsonlSink>,
+    mut rx: mpsc::Receiver<Vec<Signal>>,
+) -> Result<u64, AppError> {
+    let mut n = 0;
+    while let Some(batch) = rx.blocking_recv() {
+        if let Some(s) = sink.as_mut() {
+            for sig in &batch {
+                s.write(sig)?;
+            }
+        }
+        n += batch.len() as u64;
+    }
+    if let Some(s) = sink {
+        s.close()?;
+    }
+    Ok(n)
+}

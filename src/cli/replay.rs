@@ -1,0 +1,102 @@
+//! `signal-engine replay` and `signal-engine run` (the configured replay).
+
+use crate::app::{ReplayJob, Speed, Summary, run_replay};
+use crate::config::Config;
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or directories of them.
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Model bundle directory (default: the config's model.dir).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Signals JSONL to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// `max`, or N for N× the data's real-time pace.
+    #[arg(long, default_value = "max")]
+    pub speed: Speed,
+}
+
+pub fn run(config: Config, a: ReplayArgs) -> anyhow::Result<()> {
+    let job = ReplayJob {
+        model_dir: a.model.unwrap_or_else(|| config.model.dir.clone()),
+        config,
+        data: a.data,
+        out: Some(a.out),
+        speed: a.speed,
+    };
+    execute(job)
+}
+
+/// `run`: the config names the data, the model and the output.
+pub fn run_configured(config: Config) -> anyhow::Result<()> {
+    if config.replay.data.is_empty() {
+        bail!("replay.data is empty: nothing to run (live sources come in a later release)");
+    }
+    let job = ReplayJob {
+        data: config.replay.data.clone(),
+        model_dir: config.model.dir.clone(),
+        out: config.sink.jsonl.clone(),
+        speed: Speed::Max,
+        config,
+    };
+    execute(job)
+}
+
+fn execute(job: ReplayJob) -> anyhow::Result<()> {
+    let rt = super::runtime()?;
+    let summary = rt
+        .block_on(run_replay(job))
+        .context("replay failed")?;
+    print_summary(&summary);
+    Ok(())
+}
+
+/// The human summary on stdout.
+pub fn print_summary(s: &Summary) {
+    let e = &s.engine;
+    println!("signal-engine replay: model {}", s.model_version);
+    for f in &s.files {
+        println!(
+            "  file {}: {} rows, {} events, {} bad rows",
+            f.path.display(),
+            f.rows_read,
+            f.events,
+            f.bad_rows
+        );
+        for m in &f.first_bad {
+            println!("    bad row: {m}");
+        }
+    }
+    println!(
+        "  bars {} (warming {}, gaps {}, rejected {}), windows {}, signals {} (long {}, features clipped {})",
+        e.bars, e.warming_bars, e.gaps, e.rejected, e.windows, s.signals, s.long_signals,
+        s.invalid_feature_signals
+    );
+    let l = &s.latency;
+    println!(
+        "  latency per window, bar in -> signal out (incl. queueing): p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+        l.p50_us, l.p99_us, l.p999_us, l.max_us
+    );
+    let l = &s.processing;
+    println!(
+        "  processing per window (features + its batch's forward, no queueing): p50 {} us, p99 {} us, p99.9 {} us",
+        l.p50_us, l.p99_us, l.p999_us
+    );
+    let c = &s.batch_compute;
+    println!(
+        "  model forward per batch: p50 {} us, p99 {} us over {} batches (mean {:.1} windows)",
+        c.p50_us, c.p99_us, s.batches, s.mean_batch
+    );
+    println!(
+        "  {:.0} windows/s, {:.2} s wall{}",
+        s.windows_per_sec,
+        s.elapsed_secs,
+        s.out.as_ref().map_or(String::new(), |p| format!(", signals in {}", p.display()))
+    );
+}

@@ -1,0 +1,62 @@
+//! `signal-engine train`: history in, a model bundle out.
+
+use crate::config::Config;
+use crate::ingest::replay::{ReplayOptions, ReplaySource};
+use crate::registry::save_bundle;
+use crate::trainer::train;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL or directories of them.
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Bundle directory to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Version name (default: creation time + weights hash).
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+pub fn run(config: Config, a: TrainArgs) -> anyhow::Result<()> {
+    let opts = ReplayOptions {
+        exchange: config.replay.exchange,
+        symbol_override: None,
+        max_bad_rows: config.replay.max_bad_rows,
+    };
+    let source = ReplaySource::open(&a.data, &opts)?;
+    let files: Vec<String> = source.files().iter().map(|p| super::display(p)).collect();
+    let events = source.collect::<Result<Vec<_>, _>>()?;
+    eprintln!("train: {} events from {} files", events.len(), files.len());
+    let mut outcome = train::train(&config, events, files, |e| {
+        eprintln!(
+            "  epoch {:>3}: train loss {:.4}, validation AUC {:.4} ({:.1} s)",
+            e.epoch, e.train_loss, e.val_auc, e.seconds
+        );
+    })
+    .context("training failed")?;
+    if let Some(v) = a.version {
+        outcome.manifest.version = v;
+    }
+    save_bundle(&a.out, &mut outcome.manifest, &outcome.scaler, &outcome.net)
+        .context("failed to write the bundle")?;
+    let m = &outcome.manifest;
+    let (t, mm, b) = (&m.training, &m.metrics.model, &m.metrics.baseline_majority);
+    println!("model {} written to {}", m.version, a.out.display());
+    println!(
+        "  samples train/validation/test: {}/{}/{} (positive rate {:.3}/{:.3}/{:.3}), purge {} bars, best epoch {}",
+        t.train.samples, t.validation.samples, t.test.samples, t.train.positive_rate,
+        t.validation.positive_rate, t.test.positive_rate, t.purge_bars, t.best_epoch
+    );
+    println!("  test (threshold {:.2})   AUC     accuracy precision recall", m.threshold);
+    for (name, s) in [("model", mm), ("majority baseline", b)] {
+        println!(
+            "  {name:<22} {:.4}  {:.4}   {:.4}    {:.4}",
+            s.auc, s.accuracy, s.precision, s.recall
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Which clock stamps a signal's `emitted_at_ms`: the wall clock live, event time in replay (so a
+//! replay's output is the same on every run and every machine).
+#![allow(clippy::disallowed_methods)] // this module is the live clock
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmitClock {
+    /// Wall clock.
+    Live,
+    /// The newest event time seen.
+    Replay,
+}
+
+impl EmitClock {
+    /// Now, given the newest event time (ms) the caller has seen.
+    pub fn now_ms(self, event_time_ms: i64) -> i64 {
+        match self {
+            EmitClock::Replay => event_time_ms,
+            EmitClock::Live => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The config types and their `validate()`.
+
+use crate::event::Exchange;
+use crate::features::FeatureSpec;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub replay: ReplayConfig,
+    pub features: FeaturesConfig,
+    pub model: ModelConfig,
+    pub inference: InferenceConfig,
+    pub sink: SinkConfig,
+    pub labels: LabelsConfig,
+    pub train: TrainConfig,
+}
+
+/// Historical files replayed by `run` (and the default for `replay`/`train` without `--data`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayConfig {
+    /// Files or directories: kline CSV (`.csv`, `.csv.gz`) or MarketEvent JSONL (`.jsonl[.gz]`).
+    pub data: Vec<PathBuf>,
+    /// Exchange stamped on kline CSV rows (the files do not say).
+    pub exchange: Exchange,
+    /// Bad rows tolerated per file before the replay fails.
+    pub max_bad_rows: u64,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        Self {
+            data: Vec::new(),
+            exchange: Exchange::BinanceFutures,
+            max_bad_rows: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturesConfig {
+    /// Bar length: the model's time step.
+    pub bar_interval_secs: u64,
+    /// T: bars per window.
+    pub seq_len: usize,
+    /// Ordered feature names (see `FeatureSpec`).
+    pub names: Vec<String>,
+    /// Scaled values are clipped to ±this.
+    pub scaler_clip: f64,
+}
+
+impl Default for FeaturesConfig {
+    fn default() -> Self {
+        Self {
+            bar_interval_secs: 60,
+            seq_len: 60,
+            names: FeatureSpec::default_names(),
+            scaler_clip: 10.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Bundle directory (manifest.json, model.mpk, scaler.json).
+    pub dir: PathBuf,
+    /// Overrides the bundle's decision threshold on p_profitable.
+    pub threshold: Option<f64>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("models/default"),
+            threshold: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InferenceConfig {
+    /// A micro-batch is sent when it holds this many windows...
+    pub max_batch: usize,
+    /// ...or when this long has passed since its first window arrived (wall clock, live only;
+    /// replay flushes on event time, see `batch.rs`).
+    pub max_wait_us: u64,
+    /// Capacity of each bounded channel between stages.
+    pub channel_capacity: usize,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 64,
+            max_wait_us: 2_000,
+            channel_capacity: 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinkConfig {
+    /// JSONL file of signals; its directory is created.
+    pub jsonl: Option<PathBuf>,
+}
+
+/// DESIGN.md §6: the label of bar t uses only bars after t (entry open(t+1), exit close(t+H)).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabelsConfig {
+    /// H: the exit is the close of bar t+H.
+    pub horizon_bars: usize,
+    /// Fees for entering and leaving, in bps (Binance USDT-M taker: 2 × 4 bps).
+    pub round_trip_fee_bps: f64,
+    /// Extra net return required to call a trade profitable, in bps.
+    pub min_profit_bps: f64,
+}
+
+impl Default for LabelsConfig {
+    fn default() -> Self {
+        Self {
+            horizon_bars: 15,
+            round_trip_fee_bps: 8.0,
+            min_profit_bps: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Fractions of the (time-ordered) samples for validation and test; train gets the rest.
+    pub val_fraction: f64,
+    pub test_fraction: f64,
+    /// Use every k-th bar as a window end (consecutive windows overlap almost entirely).
+    pub sample_stride: usize,
+    pub seed: u64,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_hidden: usize,
+    pub dropout: f64,
+    /// Weight of the return head's Huber loss (in units of (bps/100)²) against the BCE.
+    pub return_loss_weight: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 4,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            val_fraction: 0.15,
+            test_fraction: 0.15,
+            sample_stride: 10,
+            seed: 42,
+            d_model: 128,
+            n_heads: 4,
+            d_hidden: 64,
+            dropout: 0.2,
+            return_loss_weight: 0.1,
+        }
+    }
+}
+
+impl Config {
+    /// Every semantic problem, as `key: reason`.
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let mut need = |ok: bool, key: &str, why: String| {
+            if !ok {
+                p.push(format!("{key}: {why}"));
+            }
+        };
+        let f = &self.features;
+        need(f.bar_interval_secs > 0, "features.bar_interval_secs", "must be > 0".into());
+        need(f.seq_len > 0, "features.seq_len", "must be > 0".into());
+        if let Err(e) = FeatureSpec::new(&f.names) {
+            need(false, "features.names", e.to_string());
+        }
+        need(f.scaler_clip > 0.0, "features.scaler_clip", "must be > 0".into());
+        if let Some(t) = self.model.threshold {
+            need((0.0..=1.0).contains(&t), "model.threshold", format!("{t} is not in [0, 1]"));
+        }
+        let i = &self.inference;
+        need(i.max_batch > 0, "inference.max_batch", "must be > 0".into());
+        need(i.channel_capacity > 0, "inference.channel_capacity", "must be > 0".into());
+        let l = &self.labels;
+        need(l.horizon_bars > 0, "labels.horizon_bars", "must be > 0".into());
+        need(l.round_trip_fee_bps >= 0.0, "labels.round_trip_fee_bps", "must be >= 0".into());
+        let t = &self.train;
+        need(t.epochs > 0, "train.epochs", "must be > 0".into());
+        need(t.batch_size > 0, "train.batch_size", "must be > 0".into());
+        need(t.learning_rate > 0.0, "train.learning_rate", "must be > 0".into());
+        need(t.sample_stride > 0, "train.sample_stride", "must be > 0".into());
+        let fr = t.val_fraction + t.test_fraction;
+        need(
+            t.val_fraction > 0.0 && t.test_fraction > 0.0 && fr < 0.9,
+            "train.val_fraction/test_fraction",
+            format!("each must be > 0 and together < 0.9 (got {fr})"),
+        );
+        let net = crate::model::SignalNetConfig::new(f.names.len().max(1))
+            .with_d_model(t.d_model)
+            .with_n_heads(t.n_heads)
+            .with_d_hidden(t.d_hidden)
+            .with_dropout(t.dropout);
+        if let Err(e) = net.check() {
+            need(false, "train.d_model/n_heads/dropout", e);
+        }
+        p
+    }
+
+    pub fn interval_ms(&self) -> i64 {
+        self.features.bar_interval_secs as i64 * 1000
+    }
+}

@@ -1,0 +1,152 @@
+//! Market events: the one type every source produces and the feature engine consumes.
+//!
+//! A [`MarketEvent`] carries who (exchange, symbol), when (event time and receive time, both in
+//! nanoseconds since the Unix epoch) and what ([`EventKind`]: a trade, a top-of-book quote or an
+//! OHLCV bar). Its JSON form is `schemas/market_event.schema.json`; the replay source reads it from
+//! JSONL and the Kafka source (later) from topics.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// An exchange-qualified instrument name such as `LINKUSDT`. Cheap to clone.
+/// Upper-cased on construction, so `linkusdt` and `LINKUSDT` are one symbol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct Symbol(Arc<str>);
+
+impl From<String> for Symbol {
+    fn from(s: String) -> Self {
+        Self::new(&s)
+    }
+}
+
+impl From<Symbol> for String {
+    fn from(s: Symbol) -> Self {
+        s.0.to_string()
+    }
+}
+
+impl Symbol {
+    pub fn new(s: &str) -> Self {
+        Self(Arc::from(s.to_ascii_uppercase().as_str()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The venue an event came from. `binance_futures` is USDT-M perpetuals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exchange {
+    Binance,
+    BinanceFutures,
+    Bybit,
+    Okx,
+    Coinbase,
+    Kraken,
+}
+
+impl Exchange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exchange::Binance => "binance",
+            Exchange::BinanceFutures => "binance_futures",
+            Exchange::Bybit => "bybit",
+            Exchange::Okx => "okx",
+            Exchange::Coinbase => "coinbase",
+            Exchange::Kraken => "kraken",
+        }
+    }
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Aggressor side of a trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+/// One OHLCV bar. Times are the bar's open and close in ms (Binance convention: close = open + span - 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bar {
+    pub open_time_ms: i64,
+    pub close_time_ms: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub quote_volume: f64,
+    pub trades: u64,
+    pub taker_buy_volume: f64,
+    /// False for an in-progress bar update (websocket klines); replay files hold closed bars only.
+    pub closed: bool,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Trade {
+        price: f64,
+        qty: f64,
+        side: Side,
+        id: u64,
+    },
+    Quote {
+        bid: f64,
+        bid_qty: f64,
+        ask: f64,
+        ask_qty: f64,
+    },
+    Bar(Bar),
+}
+
+/// One market event, as produced by every source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketEvent {
+    pub exchange: Exchange,
+    pub symbol: Symbol,
+    /// Exchange time of the event (for a bar: its close time), ns since the Unix epoch.
+    pub ts_event_ns: i64,
+    /// When this process (or the recorder) received it, ns since the Unix epoch.
+    pub ts_recv_ns: i64,
+    pub kind: EventKind,
+}
+
+impl MarketEvent {
+    /// A closed bar event stamped at the bar's close time; replay sources receive it at that instant.
+    pub fn closed_bar(exchange: Exchange, symbol: Symbol, bar: Bar) -> Self {
+        let ts = bar.close_time_ms * 1_000_000;
+        Self {
+            exchange,
+            symbol,
+            ts_event_ns: ts,
+            ts_recv_ns: ts,
+            kind: EventKind::Bar(bar),
+        }
+    }
+
+    pub fn as_bar(&self) -> Option<&Bar> {
+        match &self.kind {
+            EventKind::Bar(b) => Some(b),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Ingestion: everything that turns outside data into [`MarketEvent`](crate::event::MarketEvent)s.
+//!
+//! This folder owns the file readers used for replay, backtests and training: [`kline_csv`]
+//! (data.binance.vision kline CSV, spot or futures, with or without header, `.csv` or `.csv.gz`),
+//! [`jsonl`] (recorded `MarketEvent` JSONL, `.jsonl` or `.jsonl.gz`) and [`replay`], which opens
+//! many files and merges their events in event-time order. Paths flow in; a stream of
+//! `Result<MarketEvent, IngestError>` and per-file [`FileStats`] flow out. Every reader streams
+//! (a file is never held in memory whole) and follows one bad-row policy: a malformed row is
+//! counted, logged with `path:line`, skipped, and only becomes an error when the count exceeds the
+//! configured limit.
+
+pub mod jsonl;
+pub mod kline_csv;
+pub mod replay;
+
+mod input;
+
+pub use input::FileStats;
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why reading market data failed. Every variant names the file, and row problems the 1-based
+/// line number. All are faults in the input (or its storage): retrying the same file gives the
+/// same error, so callers should report it and stop.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file or directory does not exist or cannot be opened.
+    #[error("{path}: cannot open: {source}", path = .path.display())]
+    Open { path: PathBuf, source: io::Error },
+
+    /// The bytes could not be read part-way through (I/O or gzip failure).
+    #[error("{path}:{line}: read failed: {source}", path = .path.display())]
+    Read {
+        path: PathBuf,
+        line: u64,
+        source: io::Error,
+    },
+
+    /// One kline CSV row is malformed; skipped unless the bad-row limit is exceeded.
+    #[error("{path}:{line}: bad kline row: {reason}", path = .path.display())]
+    BadKlineRow {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+
+    /// One JSONL line is not a valid `MarketEvent`; skipped unless the bad-row limit is exceeded.
+    #[error("{path}:{line}: bad JSONL event: {reason}", path = .path.display())]
+    BadJsonLine {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+
+    /// The first row has a column count this crate does not know.
+    #[error(
+        "{path}: unknown column layout ({columns} columns; expected 12-column data.binance.vision kline CSV)",
+        path = .path.display()
+    )]
+    UnknownLayout { path: PathBuf, columns: usize },
+
+    /// A header row is present but a column name is not the expected one.
+    #[error(
+        "{path}:{line}: unexpected kline CSV header: column {column} is {found:?}, expected {expected:?}",
+        path = .path.display()
+    )]
+    BadHeader {
+        path: PathBuf,
+        line: u64,
+        column: usize,
+        found: String,
+        expected: &'static str,
+    },
+
+    /// More malformed rows than `max_bad_rows` allows.
+    #[error("{path}: too many bad rows ({bad} > limit {limit})", path = .path.display())]
+    TooManyBadRows { path: PathBuf, bad: u64, limit: u64 },
+
+    /// No symbol was given and the file name does not follow data.binance.vision's naming.
+    #[error(
+        "{path}: cannot infer symbol from file name; expected SYMBOL-1m-YYYY-MM.csv[.gz]",
+        path = .path.display()
+    )]
+    NoSymbol { path: PathBuf },
+
+    /// The file's extension names no format this crate reads.
+    #[error(
+        "{path}: unsupported file type; expected .csv, .csv.gz, .jsonl or .jsonl.gz",
+        path = .path.display()
+    )]
+    UnsupportedFile { path: PathBuf },
+
+    /// A directory was given but holds no readable data files.
+    #[error(
+        "{path}: directory holds no .csv, .csv.gz, .jsonl or .jsonl.gz files",
+        path = .path.display()
+    )]
+    EmptyDirectory { path: PathBuf },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_file_and_line() {
+        let e = IngestError::BadKlineRow {
+            path: PathBuf::from("data/X-1m-2026-02.csv"),
+            line: 7,
+            reason: "high < open".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "data/X-1m-2026-02.csv:7: bad kline row: high < open"
+        );
+        let e = IngestError::TooManyBadRows {
+            path: PathBuf::from("a.csv"),
+            bad: 3,
+            limit: 2,
+        };
+        assert_eq!(e.to_string(), "a.csv: too many bad rows (3 > limit 2)");
+    }
+}

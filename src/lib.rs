@@ -1,0 +1,50 @@
+//! signal-engine: streaming "is this trade likely profitable" signals for crypto markets.
+//!
+//! Market events flow through a per-symbol feature state machine, a robust scaler and a
+//! BiLSTM + attention model (burn) and leave as [`signal::Signal`]s. Training and replay call the
+//! same feature code, so there is no train/serve skew.
+//!
+//! ```text
+//! sources (ingest/) ─ MarketEvent ─> bars ─> indicators ─> scaler ─> Window ─> MicroBatcher ─> model ─> Signal ─> sinks
+//!                                    │ closed bars (realised prices)
+//!                                    └─> labels ─> training (trainer/) ─> bundle (registry/)
+//! ```
+//!
+//! # Layout
+//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`), one file per subcommand.
+//! - [`app`]: builds the channels, spawns every stage, owns shutdown (senders drop downstream).
+//! - [`config`]: strict TOML config, `validate()` reports every problem with key and file.
+//! - [`event`], [`signal`]: the input and output types (JSON Schemas in `schemas/`).
+//! - [`clock`]: wall clock live, event time in replay.
+//! - [`ingest`]: replay files (kline CSV, MarketEvent JSONL), merged by event time.
+//! - [`features`]: indicators, per-symbol state (Warming → Ready, gaps reset), feature spec + hash,
+//!   the window ring, the engine.
+//! - [`scaling`]: the fitted `RobustScaler` (median / IQR, scikit-learn JSON).
+//! - [`batch`]: the micro-batcher (full, or deadline from the first item).
+//! - [`model`]: `SignalNet<B: Backend>` and the backend choice.
+//! - [`registry`]: model bundles on disk and the live `ArcSwap` model.
+//! - [`infer`]: scores a batch with the live model, builds signals.
+//! - [`trainer`]: dataset, labels, purged chronological split, metrics, the training loop.
+//! - [`sink`]: the JSONL signal file.
+//! - [`telemetry`]: hdrhistogram latencies.
+//!
+//! Imports point down the data flow: `model` knows nothing of `registry`, stages never import
+//! `app` or `cli`. `features`, `scaling` and `batch` never read a clock or an OS random source
+//! (enforced by clippy `disallowed-methods`, see `clippy.toml`).
+
+pub mod app;
+pub mod batch;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod event;
+pub mod features;
+pub mod infer;
+pub mod ingest;
+pub mod model;
+pub mod registry;
+pub mod scaling;
+pub mod signal;
+pub mod sink;
+pub mod telemetry;
+pub mod trainer;

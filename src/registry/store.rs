@@ -1,0 +1,187 @@
+//! Bundle on disk: atomic save, checked load.
+
+use super::manifest::{MANIFEST_FORMAT, Manifest};
+use crate::features::FeatureSpec;
+use crate::model::SignalNet;
+use crate::model::backend::{Device, InferBackend};
+use crate::scaling::RobustScaler;
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const MANIFEST: &str = "manifest.json";
+const WEIGHTS: &str = "model.mpk";
+const SCALER: &str = "scaler.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: cannot read weights: {msg}")]
+    Weights { path: PathBuf, msg: String },
+    #[error(
+        "{dir}: model feature-spec hash {bundle} does not match the config's {config}; retrain the model or use its feature list ({names:?})"
+    )]
+    SpecMismatch {
+        dir: PathBuf,
+        bundle: String,
+        config: String,
+        names: Vec<String>,
+    },
+    #[error("{dir}: {msg}")]
+    Invalid { dir: PathBuf, msg: String },
+}
+
+/// A bundle in memory, ready to score.
+pub struct LoadedModel {
+    pub manifest: Manifest,
+    pub scaler: RobustScaler,
+    pub net: SignalNet<InferBackend>,
+    pub spec: FeatureSpec,
+    pub threshold: f64,
+    pub device: Device,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
+    move |source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BundleError> {
+    let mut f = fs::File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String, BundleError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Writes a bundle to `dir` atomically: everything goes into a sibling temp dir, is fsynced, and
+/// the temp dir is renamed over `dir` (an existing `dir` is replaced). Fills in
+/// `manifest.weights_sha256`, and `manifest.version` when it is empty.
+pub fn save_bundle(
+    dir: &Path,
+    manifest: &mut Manifest,
+    scaler: &RobustScaler,
+    net: &SignalNet<InferBackend>,
+) -> Result<(), BundleError> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = dir.file_name().map_or("bundle".into(), |n| n.to_string_lossy().to_string());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    let weights = tmp.join(WEIGHTS);
+    net.clone()
+        .save_file(tmp.join("model"), &recorder)
+        .map_err(|e| BundleError::Weights {
+            path: weights.clone(),
+            msg: e.to_string(),
+        })?;
+    fs::File::open(&weights).and_then(|f| f.sync_all()).map_err(io(&weights))?;
+    manifest.weights_sha256 = sha256_file(&weights)?;
+    if manifest.version.is_empty() {
+        manifest.version = default_version(&manifest.created_at, &manifest.weights_sha256);
+    }
+    write_synced(&tmp.join(SCALER), to_pretty(scaler).as_bytes())?;
+    write_synced(&tmp.join(MANIFEST), to_pretty(manifest).as_bytes())?;
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(io(dir))?;
+    }
+    fs::rename(&tmp, dir).map_err(io(dir))?;
+    fs::File::open(parent).and_then(|f| f.sync_all()).map_err(io(parent))
+}
+
+/// `YYYYMMDDTHHMMSSZ-<first 8 hex of the weights' sha256>`: sortable by time, unique by content.
+pub fn default_version(created_at: &str, sha: &str) -> String {
+    let stamp: String = created_at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{stamp}-{}", &sha[..8.min(sha.len())])
+}
+
+/// Pretty JSON for the bundle files (plain structs of numbers and strings: cannot fail).
+fn to_pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, BundleError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    serde_json::from_str(&text).map_err(|source| BundleError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Loads and checks a bundle. `expected` is the config's feature spec: a bundle built on another
+/// spec is refused (DESIGN.md §4).
+pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, BundleError> {
+    let invalid = |msg: String| BundleError::Invalid {
+        dir: dir.to_path_buf(),
+        msg,
+    };
+    let manifest: Manifest = read_json(&dir.join(MANIFEST))?;
+    if manifest.format != MANIFEST_FORMAT {
+        return Err(invalid(format!("unsupported manifest format {}", manifest.format)));
+    }
+    let spec = FeatureSpec::new(&manifest.feature_spec)
+        .map_err(|e| invalid(format!("manifest feature_spec: {e}")))?;
+    if spec.hash() != manifest.feature_spec_hash {
+        return Err(invalid("manifest feature_spec_hash does not match its feature_spec".into()));
+    }
+    if spec.hash() != expected.hash() {
+        return Err(BundleError::SpecMismatch {
+            dir: dir.to_path_buf(),
+            bundle: spec.hash(),
+            config: expected.hash(),
+            names: spec.names().to_vec(),
+        });
+    }
+    manifest.net.check().map_err(|e| invalid(format!("manifest net: {e}")))?;
+    if manifest.net.n_features != spec.len() {
+        return Err(invalid("manifest net.n_features differs from its feature spec".into()));
+    }
+    let scaler: RobustScaler = read_json(&dir.join(SCALER))?;
+    scaler
+        .validate(spec.names())
+        .map_err(|e| invalid(format!("{SCALER}: {e}")))?;
+    let weights = dir.join(WEIGHTS);
+    let sha = sha256_file(&weights)?;
+    if sha != manifest.weights_sha256 {
+        return Err(invalid(format!("{WEIGHTS} sha256 {sha} differs from the manifest's")));
+    }
+    let device = crate::model::backend::device();
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    let net = manifest
+        .net
+        .init::<InferBackend>(&device)
+        .load_file(dir.join("model"), &recorder, &device)
+        .map_err(|e| BundleError::Weights {
+            path: weights,
+            msg: e.to_string(),
+        })?;
+    Ok(LoadedModel {
+        threshold: manifest.threshold,
+        manifest,
+        scaler,
+        net,
+        spec,
+        device,
+    })
+}

@@ -1,0 +1,172 @@
+//! Training data built by the serving code: each symbol's bars go through the same
+//! `SymbolState` the engine uses, rows are scaled by the same `RobustScaler::transform_into`, and a
+//! window at bar t is the T scaled rows ending at t, all in one gap-free segment, exactly as the
+//! engine's `WindowBuffer` would hold them.
+
+use super::labels::label_at;
+use crate::config::LabelsConfig;
+use crate::event::{Exchange, MarketEvent, Symbol};
+use crate::features::{BarOutcome, FeatureSpec, SymbolState};
+use crate::scaling::{RobustScaler, ScalerError};
+use std::collections::BTreeMap;
+
+/// One symbol's accepted bars, in order.
+#[derive(Clone, Debug)]
+pub struct SeriesRows {
+    pub exchange: Exchange,
+    pub symbol: Symbol,
+    pub close_time_ms: Vec<i64>,
+    pub open: Vec<f64>,
+    pub close: Vec<f64>,
+    /// Gap-free segment of each bar (a gap starts a new one).
+    pub segment: Vec<u32>,
+    /// Raw feature row, `None` while warming.
+    pub raw: Vec<Option<Vec<f64>>>,
+    /// Scaled rows, row-major `[bars × F]` (zeros where `raw` is `None`), once a scaler is applied.
+    pub scaled: Vec<f32>,
+}
+
+/// One labelled window: series index, bar index of its last row, and the label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub series: usize,
+    pub bar: usize,
+    pub close_time_ms: i64,
+    pub profitable: bool,
+    pub return_bps: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub series: Vec<SeriesRows>,
+    pub samples: Vec<Sample>,
+    pub seq_len: usize,
+    pub n_features: usize,
+}
+
+impl Dataset {
+    /// Runs every bar event through per-symbol `SymbolState`s and labels each complete window.
+    /// Non-bar events are ignored; rejected bars are skipped as the engine skips them.
+    pub fn build(
+        events: impl IntoIterator<Item = MarketEvent>,
+        spec: &FeatureSpec,
+        seq_len: usize,
+        interval_ms: i64,
+        labels: &LabelsConfig,
+    ) -> Self {
+        let mut states: BTreeMap<Symbol, (SymbolState, SeriesRows)> = BTreeMap::new();
+        for ev in events {
+            let Some(bar) = ev.as_bar() else { continue };
+            let (state, rows) = states.entry(ev.symbol.clone()).or_insert_with(|| {
+                let rows = SeriesRows {
+                    exchange: ev.exchange,
+                    symbol: ev.symbol.clone(),
+                    close_time_ms: Vec::new(),
+                    open: Vec::new(),
+                    close: Vec::new(),
+                    segment: Vec::new(),
+                    raw: Vec::new(),
+                    scaled: Vec::new(),
+                };
+                (SymbolState::new(spec, interval_ms), rows)
+            });
+            let (outcome, after_gap) = state.on_bar(bar);
+            let raw = match outcome {
+                BarOutcome::Rejected(_) => continue,
+                BarOutcome::Warming => None,
+                BarOutcome::Row(r) => Some(r),
+            };
+            let seg = rows.segment.last().copied().unwrap_or(0) + u32::from(after_gap);
+            rows.close_time_ms.push(bar.close_time_ms);
+            rows.open.push(bar.open);
+            rows.close.push(bar.close);
+            rows.segment.push(seg);
+            rows.raw.push(raw);
+        }
+        let series: Vec<SeriesRows> = states.into_values().map(|(_, r)| r).collect();
+        let mut samples = Vec::new();
+        for (si, s) in series.iter().enumerate() {
+            samples.extend(label_series(si, s, seq_len, labels));
+        }
+        Self {
+            series,
+            samples,
+            seq_len,
+            n_features: spec.len(),
+        }
+    }
+
+    /// Fits a scaler on the raw rows of bars that closed before `before_ms` (the training period).
+    pub fn fit_scaler(
+        &self,
+        spec: &FeatureSpec,
+        before_ms: i64,
+        clip: f64,
+    ) -> Result<RobustScaler, ScalerError> {
+        let rows: Vec<Vec<f64>> = self
+            .series
+            .iter()
+            .flat_map(|s| s.raw.iter().zip(&s.close_time_ms))
+            .filter(|(r, t)| r.is_some() && **t < before_ms)
+            .filter_map(|(r, _)| r.clone())
+            .collect();
+        RobustScaler::fit(spec.names(), &rows, clip)
+    }
+
+    /// Scales every row of every series with `scaler`.
+    pub fn apply_scaler(&mut self, scaler: &RobustScaler) {
+        let nf = self.n_features;
+        let mut buf = Vec::with_capacity(nf);
+        for s in &mut self.series {
+            s.scaled = Vec::with_capacity(s.raw.len() * nf);
+            for r in &s.raw {
+                match r {
+                    Some(r) => {
+                        scaler.transform_into(r, &mut buf);
+                        s.scaled.extend_from_slice(&buf);
+                    }
+                    None => s.scaled.extend(std::iter::repeat_n(0.0, nf)),
+                }
+            }
+        }
+    }
+
+    /// The scaled window of a sample, row-major `[T × F]` (after `apply_scaler`).
+    pub fn window(&self, s: &Sample) -> &[f32] {
+        let nf = self.n_features;
+        let rows = &self.series[s.series].scaled;
+        &rows[(s.bar + 1 - self.seq_len) * nf..(s.bar + 1) * nf]
+    }
+}
+
+/// Samples of one series: bars t whose rows t-T+1..=t are all present and in one segment, and whose
+/// label bar t+H is in that segment too.
+fn label_series(si: usize, s: &SeriesRows, seq_len: usize, labels: &LabelsConfig) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut run = 0usize; // consecutive present rows in the current segment, ending at t
+    for t in 0..s.raw.len() {
+        let same_seg = t > 0 && s.segment[t] == s.segment[t - 1];
+        run = match (&s.raw[t], same_seg) {
+            (None, _) => 0,
+            (Some(_), true) => run + 1,
+            (Some(_), false) => 1,
+        };
+        if run < seq_len {
+            continue;
+        }
+        let h = t + labels.horizon_bars;
+        if h >= s.raw.len() || s.segment[h] != s.segment[t] {
+            continue;
+        }
+        if let Some(l) = label_at(&s.open, &s.close, t, labels) {
+            out.push(Sample {
+                series: si,
+                bar: t,
+                close_time_ms: s.close_time_ms[t],
+                profitable: l.profitable,
+                return_bps: l.return_bps,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,114 @@
+//! The binary as a user runs it: exit codes, one-line errors that name the file, bad rows counted.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_signal-engine"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(c: &mut Command) -> (bool, String, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A tiny bundle plus a config file that matches it.
+fn setup(dir: &Path) -> std::path::PathBuf {
+    let cfg = tiny_config();
+    train_tiny_bundle(&cfg, &dir.join("bundle"));
+    let mut text = toml::to_string(&cfg).unwrap();
+    text.push('\n');
+    let p = dir.join("tiny.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn missing_file_is_a_one_line_error_naming_it() {
+    let (ok, _, err) = run(bin().args(["replay", "--data", "no/such/file.csv", "--out", "/dev/null"]));
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no/such/file.csv"), "{err}");
+}
+
+#[test]
+fn bad_config_names_key_and_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("bad.toml");
+    std::fs::write(&p, "[inference]\nmax_batch = 0\n").unwrap();
+    let (ok, _, err) = run(bin().arg("--config").arg(&p).arg("run"));
+    assert!(!ok);
+    assert!(err.contains("bad.toml") && err.contains("inference.max_batch"), "{err}");
+}
+
+#[test]
+fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = setup(tmp.path());
+    // A real demo file with one corrupted row in the middle.
+    let text = read_gz(&fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz"));
+    let mut rows: Vec<String> = text.lines().map(String::from).collect();
+    rows[700] = rows[700].replacen(',', ",not-a-number,", 1);
+    let bad = tmp.path().join("LINKUSDT-1m-2026-02.csv");
+    std::fs::write(&bad, rows.join("\n") + "\n").unwrap();
+    let out = tmp.path().join("s.jsonl");
+    let (ok, stdout, err) = run(bin()
+        .arg("--config").arg(&cfg)
+        .args(["replay", "--model"]).arg(tmp.path().join("bundle"))
+        .arg("--data").arg(&bad)
+        .arg("--out").arg(&out));
+    assert!(ok, "{err}");
+    assert!(stdout.contains("1 bad rows"), "{stdout}");
+    assert!(stdout.contains("LINKUSDT-1m-2026-02.csv:701"), "{stdout}");
+    assert!(stdout.contains("windows/s") && stdout.contains("p99.9"), "{stdout}");
+    let schema = schema("signal.schema.json");
+    for line in std::fs::read_to_string(&out).unwrap().lines() {
+        assert_valid(&schema, &serde_json::from_str(line).unwrap());
+    }
+
+    let odd = tmp.path().join("XUSDT-1m-2026-02.csv");
+    std::fs::write(&odd, "1,2,3\n4,5,6\n").unwrap();
+    let (ok, _, err) = run(bin()
+        .arg("--config").arg(&cfg)
+        .args(["replay", "--model"]).arg(tmp.path().join("bundle"))
+        .arg("--data").arg(&odd)
+        .args(["--out", "/dev/null"]));
+    assert!(!ok);
+    assert!(err.contains("XUSDT-1m-2026-02.csv") && err.contains("column"), "{err}");
+}
+
+#[test]
+fn model_trained_on_other_features_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = setup(tmp.path());
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let other = text.replace("\"taker_buy_ratio\"", "\"rsi_7\"");
+    assert_ne!(text, other);
+    std::fs::write(&cfg, other).unwrap();
+    let (ok, _, err) = run(bin()
+        .arg("--config").arg(&cfg)
+        .args(["replay", "--model"]).arg(tmp.path().join("bundle"))
+        .arg("--data").arg(fixture("klines/sample"))
+        .args(["--out", "/dev/null"]));
+    assert!(!ok);
+    assert!(err.contains("feature-spec hash"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+fn read_gz(p: &Path) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}

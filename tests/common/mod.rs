@@ -1,0 +1,54 @@
+//! Shared helpers for the integration tests: fixture paths and a tiny model trained on real data.
+#![allow(dead_code)]
+
+use signal_engine::config::Config;
+use signal_engine::event::MarketEvent;
+use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};
+use signal_engine::registry::save_bundle;
+use signal_engine::trainer::train;
+use std::path::{Path, PathBuf};
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+pub fn read_events(paths: &[PathBuf]) -> Vec<MarketEvent> {
+    ReplaySource::open(paths, &ReplayOptions::default())
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// A config small enough to train in seconds in a debug build, with the default feature list.
+pub fn tiny_config() -> Config {
+    let mut c = Config::default();
+    c.features.seq_len = 16;
+    c.train.d_model = 8;
+    c.train.n_heads = 2;
+    c.train.d_hidden = 8;
+    c.train.epochs = 2;
+    c.train.batch_size = 64;
+    c.train.sample_stride = 25;
+    c.inference.max_batch = 16;
+    c
+}
+
+/// Trains `cfg` on the LINKUSDT training fixture and writes the bundle to `dir`.
+pub fn train_tiny_bundle(cfg: &Config, dir: &Path) -> signal_engine::registry::Manifest {
+    let data = vec![fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")];
+    let events = read_events(&data);
+    let mut out = train::train(cfg, events, vec!["LINKUSDT".into()], |_| {}).unwrap();
+    save_bundle(dir, &mut out.manifest, &out.scaler, &out.net).unwrap();
+    out.manifest
+}
+
+pub fn schema(name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas").join(name);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&v).unwrap()
+}
+
+pub fn assert_valid(validator: &jsonschema::Validator, instance: &serde_json::Value) {
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{instance} violates the schema: {errors:?}");
+}
