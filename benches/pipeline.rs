@@ -13,7 +13,10 @@ use signal_engine::trainer::Dataset;
 use std::sync::Arc;
 
 fn demo_events() -> Vec<MarketEvent> {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/klines/demo/LINKUSDT-1m-2026-02.csv.gz");
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/klines/demo/LINKUSDT-1m-2026-02.csv.gz"
+    );
     ReplaySource::open(&[p], &ReplayOptions::default())
         .and_then(|s| s.collect::<Result<Vec<_>, _>>())
         .unwrap_or_else(|e| panic!("bench fixture: {e}"))
@@ -24,7 +27,10 @@ fn features(c: &mut Criterion) {
     let spec = FeatureSpec::new(&FeatureSpec::default_names()).unwrap_or_else(|e| panic!("{e}"));
     let labels = signal_engine::config::LabelsConfig::default();
     let ds = Dataset::build(events.iter().cloned(), &spec, 60, 60_000, &labels);
-    let scaler = Arc::new(ds.fit_scaler(&spec, i64::MAX, 10.0).unwrap_or_else(|e| panic!("{e}")));
+    let scaler = Arc::new(
+        ds.fit_scaler(&spec, i64::MAX, 10.0)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
     let mut g = c.benchmark_group("features");
     g.throughput(Throughput::Elements(events.len() as u64));
     g.bench_function("engine_1440_bars", |b| {
@@ -42,7 +48,8 @@ fn forward(c: &mut Criterion) {
     let mut g = c.benchmark_group("signalnet_forward_T60_d128");
     g.sample_size(10);
     for batch in [1usize, 64] {
-        let x = Tensor::<InferBackend, 3>::random([batch, 60, 9], Distribution::Normal(0.0, 1.0), &dev);
+        let x =
+            Tensor::<InferBackend, 3>::random([batch, 60, 9], Distribution::Normal(0.0, 1.0), &dev);
         g.throughput(Throughput::Elements(batch as u64));
         g.bench_with_input(BenchmarkId::from_parameter(batch), &x, |b, x| {
             b.iter(|| net.forward(x.clone()).logit.into_data())

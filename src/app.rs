@@ -15,9 +15,10 @@ use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
 use crate::infer::{InferError, Stamped, score_batch};
-use crate::ingest::replay::{ReplayOptions, ReplaySource};
+use crate::ingest::kline_csv::{interval_secs, parse_file_name};
+use crate::ingest::replay::{ReplayOptions, ReplaySource, expand_paths};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, LiveModel, load_bundle, live};
+use crate::registry::{BundleError, LiveModel, live, load_bundle};
 use crate::signal::{Decision, Signal};
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
@@ -59,7 +60,9 @@ impl std::str::FromStr for Speed {
         }
         match s.parse::<f64>() {
             Ok(x) if x > 0.0 && x.is_finite() => Ok(Speed::Times(x)),
-            _ => Err(format!("speed must be `max` or a positive number, got {s:?}")),
+            _ => Err(format!(
+                "speed must be `max` or a positive number, got {s:?}"
+            )),
         }
     }
 }
@@ -139,7 +142,8 @@ struct InferStats {
 /// Runs a replay to completion on the current tokio runtime.
 pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let cfg = &job.config;
-    let spec = FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
+    let spec =
+        FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
     let mut model = load_bundle(&job.model_dir, &spec)?;
     if model.manifest.seq_len != cfg.features.seq_len
         || model.manifest.bar_interval_secs != cfg.features.bar_interval_secs
@@ -164,6 +168,7 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         symbol_override: None,
         max_bad_rows: cfg.replay.max_bad_rows,
     };
+    check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &opts)?;
     let sink = job.out.as_deref().map(JsonlSink::create).transpose()?;
     let engine = FeatureEngine::new(spec, scaler, cfg.features.seq_len, cfg.interval_ms());
@@ -209,6 +214,23 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
         out: job.out,
     })
+}
+
+/// Refuses kline files whose name says another bar interval than the config's (a 5m file through
+/// a 1m model would otherwise be rejected bar by bar and yield nothing).
+fn check_intervals(data: &[PathBuf], want_secs: u64) -> Result<(), AppError> {
+    for path in expand_paths(data)? {
+        let Some((_, name)) = parse_file_name(&path) else {
+            continue;
+        };
+        if let Some(secs) = interval_secs(&name).filter(|s| *s != want_secs) {
+            return Err(AppError::Config(format!(
+                "{}: file holds {name} bars ({secs} s) but features.bar_interval_secs is {want_secs}",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the files in event-time order; paces them when `speed` asks.

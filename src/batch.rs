@@ -59,7 +59,10 @@ impl<T> MicroBatcher<T> {
         if self.items.is_empty() {
             None
         } else {
-            Some(std::mem::replace(&mut self.items, Vec::with_capacity(self.max_batch)))
+            Some(std::mem::replace(
+                &mut self.items,
+                Vec::with_capacity(self.max_batch),
+            ))
         }
     }
 

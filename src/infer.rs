@@ -12,9 +12,7 @@ use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
-    #[error(
-        "window of {symbol} is {got_t}×{got_f} but model {version} expects {want_t}×{want_f}"
-    )]
+    #[error("window of {symbol} is {got_t}×{got_f} but model {version} expects {want_t}×{want_f}")]
     Shape {
         symbol: String,
         version: String,
@@ -60,9 +58,17 @@ pub fn score_batch(
     }
     let (p, r) = model.net.predict(x, batch.len(), t, f, &model.device);
     if p.len() != batch.len() || r.len() != batch.len() {
-        return Err(InferError::Outputs(model.manifest.version.clone(), p.len(), batch.len()));
+        return Err(InferError::Outputs(
+            model.manifest.version.clone(),
+            p.len(),
+            batch.len(),
+        ));
     }
-    let newest = batch.iter().map(|w| w.item.bar_close_time_ms).max().unwrap_or(0);
+    let newest = batch
+        .iter()
+        .map(|w| w.item.bar_close_time_ms)
+        .max()
+        .unwrap_or(0);
     let now_ms = clock.now_ms(newest);
     Ok(batch
         .iter()

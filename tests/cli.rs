@@ -34,7 +34,8 @@ fn setup(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn missing_file_is_a_one_line_error_naming_it() {
-    let (ok, _, err) = run(bin().args(["replay", "--data", "no/such/file.csv", "--out", "/dev/null"]));
+    let (ok, _, err) =
+        run(bin().args(["replay", "--data", "no/such/file.csv", "--out", "/dev/null"]));
     assert!(!ok);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("no/such/file.csv"), "{err}");
@@ -47,7 +48,10 @@ fn bad_config_names_key_and_file() {
     std::fs::write(&p, "[inference]\nmax_batch = 0\n").unwrap();
     let (ok, _, err) = run(bin().arg("--config").arg(&p).arg("run"));
     assert!(!ok);
-    assert!(err.contains("bad.toml") && err.contains("inference.max_batch"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("inference.max_batch"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -62,14 +66,21 @@ fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
     std::fs::write(&bad, rows.join("\n") + "\n").unwrap();
     let out = tmp.path().join("s.jsonl");
     let (ok, stdout, err) = run(bin()
-        .arg("--config").arg(&cfg)
-        .args(["replay", "--model"]).arg(tmp.path().join("bundle"))
-        .arg("--data").arg(&bad)
-        .arg("--out").arg(&out));
+        .arg("--config")
+        .arg(&cfg)
+        .args(["replay", "--model"])
+        .arg(tmp.path().join("bundle"))
+        .arg("--data")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out));
     assert!(ok, "{err}");
     assert!(stdout.contains("1 bad rows"), "{stdout}");
     assert!(stdout.contains("LINKUSDT-1m-2026-02.csv:701"), "{stdout}");
-    assert!(stdout.contains("windows/s") && stdout.contains("p99.9"), "{stdout}");
+    assert!(
+        stdout.contains("windows/s") && stdout.contains("p99.9"),
+        "{stdout}"
+    );
     let schema = schema("signal.schema.json");
     for line in std::fs::read_to_string(&out).unwrap().lines() {
         assert_valid(&schema, &serde_json::from_str(line).unwrap());
@@ -78,12 +89,18 @@ fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
     let odd = tmp.path().join("XUSDT-1m-2026-02.csv");
     std::fs::write(&odd, "1,2,3\n4,5,6\n").unwrap();
     let (ok, _, err) = run(bin()
-        .arg("--config").arg(&cfg)
-        .args(["replay", "--model"]).arg(tmp.path().join("bundle"))
-        .arg("--data").arg(&odd)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["replay", "--model"])
+        .arg(tmp.path().join("bundle"))
+        .arg("--data")
+        .arg(&odd)
         .args(["--out", "/dev/null"]));
     assert!(!ok);
-    assert!(err.contains("XUSDT-1m-2026-02.csv") && err.contains("column"), "{err}");
+    assert!(
+        err.contains("XUSDT-1m-2026-02.csv") && err.contains("column"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,13 +112,61 @@ fn model_trained_on_other_features_is_refused() {
     assert_ne!(text, other);
     std::fs::write(&cfg, other).unwrap();
     let (ok, _, err) = run(bin()
-        .arg("--config").arg(&cfg)
-        .args(["replay", "--model"]).arg(tmp.path().join("bundle"))
-        .arg("--data").arg(fixture("klines/sample"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["replay", "--model"])
+        .arg(tmp.path().join("bundle"))
+        .arg("--data")
+        .arg(fixture("klines/sample"))
         .args(["--out", "/dev/null"]));
     assert!(!ok);
     assert!(err.contains("feature-spec hash"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn kline_file_of_another_interval_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = setup(tmp.path());
+    let text = read_gz(&fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz"));
+    let five = tmp.path().join("LINKUSDT-5m-2026-02.csv");
+    std::fs::write(&five, text).unwrap();
+    let (ok, _, err) = run(bin()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["replay", "--model"])
+        .arg(tmp.path().join("bundle"))
+        .arg("--data")
+        .arg(&five)
+        .args(["--out", "/dev/null"]));
+    assert!(!ok);
+    assert!(
+        err.contains("LINKUSDT-5m-2026-02.csv") && err.contains("300 s"),
+        "{err}"
+    );
+}
+
+/// The README's first command, as a user runs it from the repository root: no arguments, the
+/// embedded config, the bundled sample and model, `out/signals.jsonl`.
+#[test]
+fn embedded_default_demo_runs_and_writes_valid_signals() {
+    let (ok, stdout, err) = run(&mut bin());
+    assert!(ok, "{err}");
+    assert!(stdout.contains("model default-2026-02"), "{stdout}");
+    assert!(stdout.contains("bars 8640"), "{stdout}");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out/signals.jsonl");
+    let text = std::fs::read_to_string(out).unwrap();
+    let schema = schema("signal.schema.json");
+    let mut n = 0;
+    for line in text.lines() {
+        assert_valid(&schema, &serde_json::from_str(line).unwrap());
+        n += 1;
+    }
+    assert!(
+        stdout.contains(&format!("signals {n} ")),
+        "{n} lines vs {stdout}"
+    );
+    assert!(n > 8000, "{n}");
 }
 
 fn read_gz(p: &Path) -> String {

@@ -5,11 +5,16 @@ mod common;
 
 use common::*;
 use signal_engine::app::{ReplayJob, Speed, run_replay};
-use signal_engine::registry::load_bundle;
 use signal_engine::features::FeatureSpec;
+use signal_engine::registry::load_bundle;
 use std::path::PathBuf;
 
-fn replay(cfg: &signal_engine::config::Config, model: PathBuf, data: Vec<PathBuf>, out: PathBuf) -> signal_engine::app::Summary {
+fn replay(
+    cfg: &signal_engine::config::Config,
+    model: PathBuf,
+    data: Vec<PathBuf>,
+    out: PathBuf,
+) -> signal_engine::app::Summary {
     let job = ReplayJob {
         config: cfg.clone(),
         data,
@@ -17,7 +22,10 @@ fn replay(cfg: &signal_engine::config::Config, model: PathBuf, data: Vec<PathBuf
         out: Some(out),
         speed: Speed::Max,
     };
-    tokio::runtime::Runtime::new().unwrap().block_on(run_replay(job)).unwrap()
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(run_replay(job))
+        .unwrap()
 }
 
 fn lines(p: &std::path::Path) -> Vec<serde_json::Value> {

@@ -27,7 +27,10 @@ fn spec() -> FeatureSpec {
 }
 
 fn labels() -> LabelsConfig {
-    LabelsConfig { horizon_bars: 10, ..LabelsConfig::default() }
+    LabelsConfig {
+        horizon_bars: 10,
+        ..LabelsConfig::default()
+    }
 }
 
 /// Scales every price of a bar by `k` (OHLC stay consistent) and its volumes by `v`.
@@ -68,7 +71,10 @@ fn window_at_t_ignores_every_later_bar() {
         let mut other: Vec<MarketEvent> = events[..=t].to_vec();
         other.extend(events[t + 1..].iter().map(|e| perturb(e, 1.37, 5.0)));
         let alt = stream(&other, &scaler);
-        assert_eq!(full[&close_t], alt[&close_t], "window at bar {t} saw the future");
+        assert_eq!(
+            full[&close_t], alt[&close_t],
+            "window at bar {t} saw the future"
+        );
         // The test can fail: changing bar t itself does change its window.
         let mut changed = events.clone();
         changed[t] = perturb(&events[t], 1.01, 2.0);
@@ -93,24 +99,33 @@ fn training_windows_equal_serving_windows() {
 #[test]
 fn label_at_t_ignores_every_bar_up_to_t() {
     let events = bars();
-    let build = |evs: &[MarketEvent]| Dataset::build(evs.iter().cloned(), &spec(), T, INTERVAL, &labels());
+    let build =
+        |evs: &[MarketEvent]| Dataset::build(evs.iter().cloned(), &spec(), T, INTERVAL, &labels());
     let base = build(&events);
     let h = labels().horizon_bars;
     for s in base.samples.iter().step_by(97) {
         let t = s.bar;
         // Rewrite the whole past, bar t included: the label must not move.
-        let mut past: Vec<MarketEvent> = events[..=t].iter().map(|e| perturb(e, 0.8, 3.0)).collect();
+        let mut past: Vec<MarketEvent> =
+            events[..=t].iter().map(|e| perturb(e, 0.8, 3.0)).collect();
         past.extend_from_slice(&events[t + 1..]);
         let alt = build(&past);
         let a = alt.samples.iter().find(|x| x.bar == t).unwrap();
-        assert_eq!((a.profitable, a.return_bps), (s.profitable, s.return_bps), "bar {t}");
+        assert_eq!(
+            (a.profitable, a.return_bps),
+            (s.profitable, s.return_bps),
+            "bar {t}"
+        );
         // ...while the entry bar t+1 and the exit bar t+H do move it.
         for moved in [t + 1, t + h] {
             let mut fut = events.clone();
             fut[moved] = perturb(&events[moved], 1.003, 1.0);
             let b = build(&fut);
             let b = b.samples.iter().find(|x| x.bar == t).unwrap();
-            assert_ne!(b.return_bps, s.return_bps, "bar {t}: bar {moved} did not matter");
+            assert_ne!(
+                b.return_bps, s.return_bps,
+                "bar {t}: bar {moved} did not matter"
+            );
         }
     }
 }

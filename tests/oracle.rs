@@ -27,7 +27,10 @@ fn close_enough(ours: Option<f64>, theirs: Option<f64>, what: &str, i: usize) {
         (None, None) => {}
         (Some(a), Some(b)) => {
             let rel = (a - b).abs() / b.abs().max(1e-12);
-            assert!(rel < 1e-9, "{what} bar {i}: ours {a} TA-Lib {b} (rel {rel:e})");
+            assert!(
+                rel < 1e-9,
+                "{what} bar {i}: ours {a} TA-Lib {b} (rel {rel:e})"
+            );
         }
         _ => panic!("{what} bar {i}: warm-up differs: ours {ours:?} TA-Lib {theirs:?}"),
     }
@@ -38,14 +41,23 @@ fn indicators_match_talib_on_real_bars() {
     let bars = read_events(&[fixture("klines/sample/LINKUSDT-1m-2026-02.csv.gz")]);
     let g = golden();
     assert_eq!(bars.len(), g.len());
-    let (mut rsi, mut atr, mut macd, mut bb) =
-        (Rsi::new(14), Atr::new(14), Macd::new(12, 26, 9), Bollinger::new(20, 2.0));
+    let (mut rsi, mut atr, mut macd, mut bb) = (
+        Rsi::new(14),
+        Atr::new(14),
+        Macd::new(12, 26, 9),
+        Bollinger::new(20, 2.0),
+    );
     let mut seen = 0;
     for (i, (ev, want)) in bars.iter().zip(&g).enumerate() {
         let b = ev.as_bar().unwrap();
         close_enough(rsi.update(b.close), want[0], "RSI 14", i);
         close_enough(atr.update(b.high, b.low, b.close), want[1], "ATR 14", i);
-        close_enough(macd.update(b.close).map(|m| m.histogram), want[2], "MACD hist", i);
+        close_enough(
+            macd.update(b.close).map(|m| m.histogram),
+            want[2],
+            "MACD hist",
+            i,
+        );
         let v = bb.update(b.close);
         close_enough(v.map(|v| v.upper), want[3], "BB upper", i);
         close_enough(v.map(|v| v.middle), want[4], "BB middle", i);
@@ -69,12 +81,17 @@ fn robust_scaler_matches_sklearn() {
         &std::fs::read_to_string(fixture("golden/sklearn_robust_scaler.json")).unwrap(),
     )
     .unwrap();
-    let names: Vec<String> = ["close", "volume", "taker_buy_volume", "count"].map(String::from).to_vec();
+    let names: Vec<String> = ["close", "volume", "taker_buy_volume", "count"]
+        .map(String::from)
+        .to_vec();
     let s = RobustScaler::fit(&names, &rows, 10.0).unwrap();
     for (k, ours) in [("center_", &s.center_), ("scale_", &s.scale_)] {
         let theirs: Vec<f64> = serde_json::from_value(g[k].clone()).unwrap();
         for (a, b) in ours.iter().zip(&theirs) {
-            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{k}: ours {a} sklearn {b}");
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "{k}: ours {a} sklearn {b}"
+            );
         }
     }
 }

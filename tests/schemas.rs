@@ -26,10 +26,20 @@ fn trade_and_quote_events_match_and_bad_ones_do_not() {
         symbol: sym.clone(),
         ts_event_ns: 1,
         ts_recv_ns: 2,
-        kind: EventKind::Trade { price: 1.5, qty: 2.0, side: Side::Sell, id: 7 },
+        kind: EventKind::Trade {
+            price: 1.5,
+            qty: 2.0,
+            side: Side::Sell,
+            id: 7,
+        },
     };
     let quote = MarketEvent {
-        kind: EventKind::Quote { bid: 1.0, bid_qty: 3.0, ask: 1.1, ask_qty: 4.0 },
+        kind: EventKind::Quote {
+            bid: 1.0,
+            bid_qty: 3.0,
+            ask: 1.1,
+            ask_qty: 4.0,
+        },
         ..trade.clone()
     };
     for ev in [&trade, &quote] {

@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 pub use replay::print_summary;
 
 #[derive(Debug, Parser)]
-#[command(name = "signal-engine", version, about = "Streaming profitability signals for crypto markets")]
+#[command(
+    name = "signal-engine",
+    version,
+    about = "Streaming profitability signals for crypto markets"
+)]
 pub struct Cli {
     /// Config file (default: the embedded config/default.toml).
     #[arg(long, global = true)]

@@ -50,9 +50,7 @@ pub fn run_configured(config: Config) -> anyhow::Result<()> {
 
 fn execute(job: ReplayJob) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let summary = rt
-        .block_on(run_replay(job))
-        .context("replay failed")?;
+    let summary = rt.block_on(run_replay(job)).context("replay failed")?;
     print_summary(&summary);
     Ok(())
 }
@@ -75,7 +73,13 @@ pub fn print_summary(s: &Summary) {
     }
     println!(
         "  bars {} (warming {}, gaps {}, rejected {}), windows {}, signals {} (long {}, features clipped {})",
-        e.bars, e.warming_bars, e.gaps, e.rejected, e.windows, s.signals, s.long_signals,
+        e.bars,
+        e.warming_bars,
+        e.gaps,
+        e.rejected,
+        e.windows,
+        s.signals,
+        s.long_signals,
         s.invalid_feature_signals
     );
     let l = &s.latency;
@@ -97,6 +101,8 @@ pub fn print_summary(s: &Summary) {
         "  {:.0} windows/s, {:.2} s wall{}",
         s.windows_per_sec,
         s.elapsed_secs,
-        s.out.as_ref().map_or(String::new(), |p| format!(", signals in {}", p.display()))
+        s.out
+            .as_ref()
+            .map_or(String::new(), |p| format!(", signals in {}", p.display()))
     );
 }

@@ -48,10 +48,19 @@ pub fn run(config: Config, a: TrainArgs) -> anyhow::Result<()> {
     println!("model {} written to {}", m.version, a.out.display());
     println!(
         "  samples train/validation/test: {}/{}/{} (positive rate {:.3}/{:.3}/{:.3}), purge {} bars, best epoch {}",
-        t.train.samples, t.validation.samples, t.test.samples, t.train.positive_rate,
-        t.validation.positive_rate, t.test.positive_rate, t.purge_bars, t.best_epoch
+        t.train.samples,
+        t.validation.samples,
+        t.test.samples,
+        t.train.positive_rate,
+        t.validation.positive_rate,
+        t.test.positive_rate,
+        t.purge_bars,
+        t.best_epoch
     );
-    println!("  test (threshold {:.2})   AUC     accuracy precision recall", m.threshold);
+    println!(
+        "  test (threshold {:.2})   AUC     accuracy precision recall",
+        m.threshold
+    );
     for (name, s) in [("model", mm), ("majority baseline", b)] {
         println!(
             "  {name:<22} {:.4}  {:.4}   {:.4}    {:.4}",

@@ -181,26 +181,58 @@ impl Config {
             }
         };
         let f = &self.features;
-        need(f.bar_interval_secs > 0, "features.bar_interval_secs", "must be > 0".into());
+        need(
+            f.bar_interval_secs > 0,
+            "features.bar_interval_secs",
+            "must be > 0".into(),
+        );
         need(f.seq_len > 0, "features.seq_len", "must be > 0".into());
         if let Err(e) = FeatureSpec::new(&f.names) {
             need(false, "features.names", e.to_string());
         }
-        need(f.scaler_clip > 0.0, "features.scaler_clip", "must be > 0".into());
+        need(
+            f.scaler_clip > 0.0,
+            "features.scaler_clip",
+            "must be > 0".into(),
+        );
         if let Some(t) = self.model.threshold {
-            need((0.0..=1.0).contains(&t), "model.threshold", format!("{t} is not in [0, 1]"));
+            need(
+                (0.0..=1.0).contains(&t),
+                "model.threshold",
+                format!("{t} is not in [0, 1]"),
+            );
         }
         let i = &self.inference;
         need(i.max_batch > 0, "inference.max_batch", "must be > 0".into());
-        need(i.channel_capacity > 0, "inference.channel_capacity", "must be > 0".into());
+        need(
+            i.channel_capacity > 0,
+            "inference.channel_capacity",
+            "must be > 0".into(),
+        );
         let l = &self.labels;
-        need(l.horizon_bars > 0, "labels.horizon_bars", "must be > 0".into());
-        need(l.round_trip_fee_bps >= 0.0, "labels.round_trip_fee_bps", "must be >= 0".into());
+        need(
+            l.horizon_bars > 0,
+            "labels.horizon_bars",
+            "must be > 0".into(),
+        );
+        need(
+            l.round_trip_fee_bps >= 0.0,
+            "labels.round_trip_fee_bps",
+            "must be >= 0".into(),
+        );
         let t = &self.train;
         need(t.epochs > 0, "train.epochs", "must be > 0".into());
         need(t.batch_size > 0, "train.batch_size", "must be > 0".into());
-        need(t.learning_rate > 0.0, "train.learning_rate", "must be > 0".into());
-        need(t.sample_stride > 0, "train.sample_stride", "must be > 0".into());
+        need(
+            t.learning_rate > 0.0,
+            "train.learning_rate",
+            "must be > 0".into(),
+        );
+        need(
+            t.sample_stride > 0,
+            "train.sample_stride",
+            "must be > 0".into(),
+        );
         let fr = t.val_fraction + t.test_fraction;
         need(
             t.val_fraction > 0.0 && t.test_fraction > 0.0 && fr < 0.9,

@@ -26,7 +26,9 @@ pub enum FeatureKind {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SpecError {
-    #[error("unknown feature {0:?} (known: log_return_K, rsi_N, macd_hist_over_close, bb_percent_b_N, atr_over_close_N, volume_z_N, taker_buy_ratio)")]
+    #[error(
+        "unknown feature {0:?} (known: log_return_K, rsi_N, macd_hist_over_close, bb_percent_b_N, atr_over_close_N, volume_z_N, taker_buy_ratio)"
+    )]
     Unknown(String),
     #[error("feature {0:?}: parameter must be an integer >= {1}")]
     BadParam(String, usize),
@@ -52,8 +54,12 @@ impl FeatureKind {
             "taker_buy_ratio" => Self::TakerBuyRatio,
             n if n.starts_with("log_return_") => Self::LogReturn(param("log_return_", 1)?),
             n if n.starts_with("rsi_") => Self::Rsi(param("rsi_", 2)?),
-            n if n.starts_with("bb_percent_b_") => Self::BollingerPercentB(param("bb_percent_b_", 2)?),
-            n if n.starts_with("atr_over_close_") => Self::AtrOverClose(param("atr_over_close_", 1)?),
+            n if n.starts_with("bb_percent_b_") => {
+                Self::BollingerPercentB(param("bb_percent_b_", 2)?)
+            }
+            n if n.starts_with("atr_over_close_") => {
+                Self::AtrOverClose(param("atr_over_close_", 1)?)
+            }
             n if n.starts_with("volume_z_") => Self::VolumeZ(param("volume_z_", 2)?),
             _ => return Err(SpecError::Unknown(name.to_string())),
         })
@@ -164,9 +170,18 @@ mod tests {
 
     #[test]
     fn rejects_unknown_bad_param_duplicate_and_empty() {
-        assert!(matches!(FeatureKind::parse("rsi_x"), Err(SpecError::BadParam(..))));
-        assert!(matches!(FeatureKind::parse("rsi_1"), Err(SpecError::BadParam(..))));
-        assert!(matches!(FeatureKind::parse("foo"), Err(SpecError::Unknown(_))));
+        assert!(matches!(
+            FeatureKind::parse("rsi_x"),
+            Err(SpecError::BadParam(..))
+        ));
+        assert!(matches!(
+            FeatureKind::parse("rsi_1"),
+            Err(SpecError::BadParam(..))
+        ));
+        assert!(matches!(
+            FeatureKind::parse("foo"),
+            Err(SpecError::Unknown(_))
+        ));
         assert_eq!(
             FeatureSpec::new(&["rsi_14", "rsi_14"]).unwrap_err(),
             SpecError::Duplicate("rsi_14".into())

@@ -98,7 +98,10 @@ impl SymbolState {
         {
             return Some(RejectReason::InvalidValues);
         }
-        if self.last_open_ms.is_some_and(|prev| bar.open_time_ms <= prev) {
+        if self
+            .last_open_ms
+            .is_some_and(|prev| bar.open_time_ms <= prev)
+        {
             return Some(RejectReason::OutOfOrder);
         }
         None

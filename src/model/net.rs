@@ -164,7 +164,10 @@ impl<B: Backend> SignalNet<B> {
         let out = self.forward(x);
         let p = out.probability().into_data().convert::<f32>();
         let r = out.expected_return_bps.into_data().convert::<f32>();
-        (p.to_vec().unwrap_or_default(), r.to_vec().unwrap_or_default())
+        (
+            p.to_vec().unwrap_or_default(),
+            r.to_vec().unwrap_or_default(),
+        )
     }
 }
 

@@ -80,9 +80,14 @@ pub fn save_bundle(
     scaler: &RobustScaler,
     net: &SignalNet<InferBackend>,
 ) -> Result<(), BundleError> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir.file_name().map_or("bundle".into(), |n| n.to_string_lossy().to_string());
+    let name = dir
+        .file_name()
+        .map_or("bundle".into(), |n| n.to_string_lossy().to_string());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -90,13 +95,18 @@ pub fn save_bundle(
     fs::create_dir_all(&tmp).map_err(io(&tmp))?;
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     let weights = tmp.join(WEIGHTS);
-    net.clone()
-        .save_file(tmp.join("model"), &recorder)
-        .map_err(|e| BundleError::Weights {
-            path: weights.clone(),
-            msg: e.to_string(),
-        })?;
-    fs::File::open(&weights).and_then(|f| f.sync_all()).map_err(io(&weights))?;
+    let weights_err = |msg: String| BundleError::Weights {
+        path: weights.clone(),
+        msg,
+    };
+    crate::model::on_large_stack("signal-engine-save", || {
+        net.clone().save_file(tmp.join("model"), &recorder)
+    })
+    .map_err(|e| weights_err(e.to_string()))?
+    .map_err(|e| weights_err(e.to_string()))?;
+    fs::File::open(&weights)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&weights))?;
     manifest.weights_sha256 = sha256_file(&weights)?;
     if manifest.version.is_empty() {
         manifest.version = default_version(&manifest.created_at, &manifest.weights_sha256);
@@ -107,12 +117,17 @@ pub fn save_bundle(
         fs::remove_dir_all(dir).map_err(io(dir))?;
     }
     fs::rename(&tmp, dir).map_err(io(dir))?;
-    fs::File::open(parent).and_then(|f| f.sync_all()).map_err(io(parent))
+    fs::File::open(parent)
+        .and_then(|f| f.sync_all())
+        .map_err(io(parent))
 }
 
 /// `YYYYMMDDTHHMMSSZ-<first 8 hex of the weights' sha256>`: sortable by time, unique by content.
 pub fn default_version(created_at: &str, sha: &str) -> String {
-    let stamp: String = created_at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let stamp: String = created_at
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     format!("{stamp}-{}", &sha[..8.min(sha.len())])
 }
 
@@ -138,12 +153,17 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
     };
     let manifest: Manifest = read_json(&dir.join(MANIFEST))?;
     if manifest.format != MANIFEST_FORMAT {
-        return Err(invalid(format!("unsupported manifest format {}", manifest.format)));
+        return Err(invalid(format!(
+            "unsupported manifest format {}",
+            manifest.format
+        )));
     }
     let spec = FeatureSpec::new(&manifest.feature_spec)
         .map_err(|e| invalid(format!("manifest feature_spec: {e}")))?;
     if spec.hash() != manifest.feature_spec_hash {
-        return Err(invalid("manifest feature_spec_hash does not match its feature_spec".into()));
+        return Err(invalid(
+            "manifest feature_spec_hash does not match its feature_spec".into(),
+        ));
     }
     if spec.hash() != expected.hash() {
         return Err(BundleError::SpecMismatch {
@@ -153,9 +173,14 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
             names: spec.names().to_vec(),
         });
     }
-    manifest.net.check().map_err(|e| invalid(format!("manifest net: {e}")))?;
+    manifest
+        .net
+        .check()
+        .map_err(|e| invalid(format!("manifest net: {e}")))?;
     if manifest.net.n_features != spec.len() {
-        return Err(invalid("manifest net.n_features differs from its feature spec".into()));
+        return Err(invalid(
+            "manifest net.n_features differs from its feature spec".into(),
+        ));
     }
     let scaler: RobustScaler = read_json(&dir.join(SCALER))?;
     scaler
@@ -164,18 +189,24 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
     let weights = dir.join(WEIGHTS);
     let sha = sha256_file(&weights)?;
     if sha != manifest.weights_sha256 {
-        return Err(invalid(format!("{WEIGHTS} sha256 {sha} differs from the manifest's")));
+        return Err(invalid(format!(
+            "{WEIGHTS} sha256 {sha} differs from the manifest's"
+        )));
     }
     let device = crate::model::backend::device();
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    let net = manifest
-        .net
-        .init::<InferBackend>(&device)
-        .load_file(dir.join("model"), &recorder, &device)
-        .map_err(|e| BundleError::Weights {
-            path: weights,
-            msg: e.to_string(),
-        })?;
+    let weights_err = |msg: String| BundleError::Weights {
+        path: weights.clone(),
+        msg,
+    };
+    let net = crate::model::on_large_stack("signal-engine-load", || {
+        manifest
+            .net
+            .init::<InferBackend>(&device)
+            .load_file(dir.join("model"), &recorder, &device)
+    })
+    .map_err(|e| weights_err(e.to_string()))?
+    .map_err(|e| weights_err(e.to_string()))?;
     Ok(LoadedModel {
         threshold: manifest.threshold,
         manifest,

@@ -109,7 +109,10 @@ impl RobustScaler {
             ));
         }
         if !(self.clip.is_finite() && self.clip > 0.0) {
-            return Err(ScalerError::Inconsistent(format!("clip = {} must be > 0", self.clip)));
+            return Err(ScalerError::Inconsistent(format!(
+                "clip = {} must be > 0",
+                self.clip
+            )));
         }
         Ok(())
     }
@@ -167,7 +170,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!(RobustScaler::fit(&names(1), &[], 10.0), Err(ScalerError::NoRows)));
+        assert!(matches!(
+            RobustScaler::fit(&names(1), &[], 10.0),
+            Err(ScalerError::NoRows)
+        ));
         assert!(matches!(
             RobustScaler::fit(&names(2), &[vec![1.0]], 10.0),
             Err(ScalerError::RowWidth { .. })
@@ -183,7 +189,13 @@ mod tests {
         let rows: Vec<Vec<f64>> = (0..7).map(|i| vec![i as f64 * 1.5]).collect();
         let s = RobustScaler::fit(&names(1), &rows, 10.0).unwrap();
         let j = serde_json::to_value(&s).unwrap();
-        for k in ["center_", "scale_", "quantile_range", "feature_names_in_", "n_features_in_"] {
+        for k in [
+            "center_",
+            "scale_",
+            "quantile_range",
+            "feature_names_in_",
+            "n_features_in_",
+        ] {
             assert!(j.get(k).is_some(), "missing {k}");
         }
         let back: RobustScaler = serde_json::from_value(j).unwrap();

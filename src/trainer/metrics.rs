@@ -30,7 +30,12 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
 
 /// Scores of probabilities `p` against `labels` at `threshold`; `returns` (predicted, actual) in bps
 /// for the MAE when given.
-pub fn score(p: &[f64], labels: &[bool], threshold: f64, returns: Option<(&[f64], &[f64])>) -> Scores {
+pub fn score(
+    p: &[f64],
+    labels: &[bool],
+    threshold: f64,
+    returns: Option<(&[f64], &[f64])>,
+) -> Scores {
     let (mut tp, mut fp, mut tn, mut fn_) = (0usize, 0usize, 0usize, 0usize);
     for (&pi, &l) in p.iter().zip(labels) {
         match (pi >= threshold, l) {
@@ -47,7 +52,11 @@ pub fn score(p: &[f64], labels: &[bool], threshold: f64, returns: Option<(&[f64]
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fn_),
         return_mae_bps: returns.map(|(pred, actual)| {
-            pred.iter().zip(actual).map(|(a, b)| (a - b).abs()).sum::<f64>() / actual.len().max(1) as f64
+            pred.iter()
+                .zip(actual)
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f64>()
+                / actual.len().max(1) as f64
         }),
     }
 }
@@ -68,7 +77,12 @@ mod tests {
 
     #[test]
     fn threshold_metrics() {
-        let s = score(&[0.9, 0.6, 0.4, 0.1], &[true, false, true, false], 0.5, None);
+        let s = score(
+            &[0.9, 0.6, 0.4, 0.1],
+            &[true, false, true, false],
+            0.5,
+            None,
+        );
         assert_eq!(s.accuracy, 0.5);
         assert_eq!(s.precision, 0.5);
         assert_eq!(s.recall, 0.5);

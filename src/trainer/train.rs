@@ -7,19 +7,20 @@
 use super::dataset::{Dataset, Sample};
 use super::metrics;
 use super::split::chronological_split;
-use crate::config::Config;
+use crate::config::{Config, TrainConfig};
 use crate::event::MarketEvent;
 use crate::features::FeatureSpec;
 use crate::model::backend::{Device, InferBackend, TrainBackend, device};
-use crate::model::{SignalNet, SignalNetConfig};
+use crate::model::net::RETURN_SCALE_BPS;
+use crate::model::{SignalNet, SignalNetConfig, SignalOutput};
 use crate::registry::manifest::{
     MANIFEST_FORMAT, Manifest, MetricsReport, Scores, SplitInfo, TrainingInfo,
 };
 use crate::scaling::RobustScaler;
+use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
 use burn::nn::loss::{HuberLossConfig, Reduction};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::grad_clipping::GradientClippingConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 use rand::SeedableRng;
@@ -63,9 +64,10 @@ pub fn train(
     cfg: &Config,
     events: impl IntoIterator<Item = MarketEvent>,
     data_files: Vec<String>,
-    mut on_epoch: impl FnMut(&EpochLog),
+    mut on_epoch: impl FnMut(&EpochLog) + Send,
 ) -> Result<TrainOutcome, TrainError> {
-    let spec = FeatureSpec::new(&cfg.features.names).map_err(|e| TrainError::Config(e.to_string()))?;
+    let spec =
+        FeatureSpec::new(&cfg.features.names).map_err(|e| TrainError::Config(e.to_string()))?;
     let (t, interval) = (cfg.features.seq_len, cfg.interval_ms());
     let mut ds = Dataset::build(events, &spec, t, interval, &cfg.labels);
     let purge_bars = cfg.labels.horizon_bars + t;
@@ -73,69 +75,34 @@ pub fn train(
     let tc = &cfg.train;
     let split = chronological_split(&ds.samples, tc.val_fraction, tc.test_fraction, purge_ms);
     let stride = |v: &[usize]| -> Vec<usize> {
-        v.iter().copied().filter(|&i| ds.samples[i].bar % tc.sample_stride == 0).collect()
+        v.iter()
+            .copied()
+            .filter(|&i| ds.samples[i].bar % tc.sample_stride == 0)
+            .collect()
     };
     let (train_idx, val_idx) = (stride(&split.train), stride(&split.validation));
-    check_sizes(&ds.samples, &[&train_idx, &val_idx, &split.test], tc.batch_size)?;
-    let scaler = ds.fit_scaler(&spec, split.validation_start_ms - purge_ms, cfg.features.scaler_clip)?;
+    check_sizes(
+        &ds.samples,
+        &[&train_idx, &val_idx, &split.test],
+        tc.batch_size,
+    )?;
+    let scaler = ds.fit_scaler(
+        &spec,
+        split.validation_start_ms - purge_ms,
+        cfg.features.scaler_clip,
+    )?;
     ds.apply_scaler(&scaler);
 
-    let dev = device();
-    <TrainBackend as Backend>::seed(&dev, tc.seed);
     let net_cfg = SignalNetConfig::new(spec.len())
         .with_d_model(tc.d_model)
         .with_n_heads(tc.n_heads)
         .with_d_hidden(tc.d_hidden)
         .with_dropout(tc.dropout);
-    let mut model: SignalNet<TrainBackend> = net_cfg.init(&dev);
-    let mut optim = AdamConfig::new()
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-        .init();
-    let (w_pos, w_neg) = class_weights(&ds.samples, &train_idx);
-    let mut rng = StdRng::seed_from_u64(tc.seed);
-    let mut order = train_idx.clone();
-    let mut best: Option<(f64, usize, SignalNet<InferBackend>)> = None;
-    for epoch in 1..=tc.epochs {
-        let started = std::time::Instant::now();
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        let mut n_batches = 0usize;
-        for chunk in order.chunks(tc.batch_size) {
-            let (x, y, r) = batch_tensors::<TrainBackend>(&ds, chunk, &dev);
-            let out = model.forward(x);
-            let weights = y.clone().mul_scalar(w_pos - w_neg).add_scalar(w_neg);
-            let nll = (y.clone() * log_sigmoid(out.logit.clone())
-                + (y.neg().add_scalar(1.0)) * log_sigmoid(out.logit.neg()))
-            .neg();
-            let bce = (nll * weights).mean();
-            let huber = HuberLossConfig::new(1.0).init().forward(
-                out.expected_return_bps.div_scalar(crate::model::net::RETURN_SCALE_BPS),
-                r,
-                Reduction::Mean,
-            );
-            let loss = bce + huber.mul_scalar(tc.return_loss_weight);
-            loss_sum += loss.clone().into_scalar().elem::<f64>();
-            n_batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(tc.learning_rate, model, grads);
-        }
-        let valid = model.valid();
-        let (p, _) = predict(&valid, &ds, &val_idx, tc.batch_size.max(256), &dev);
-        let labels: Vec<bool> = val_idx.iter().map(|&i| ds.samples[i].profitable).collect();
-        let val_auc = metrics::roc_auc(&p, &labels);
-        on_epoch(&EpochLog {
-            epoch,
-            train_loss: loss_sum / n_batches.max(1) as f64,
-            val_auc,
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        if best.as_ref().is_none_or(|(auc, ..)| val_auc > *auc) {
-            best = Some((val_auc, epoch, valid));
-        }
-    }
-    let Some((_, best_epoch, net)) = best else {
-        return Err(TrainError::Config("train.epochs must be > 0".into()));
-    };
+    let dev = device();
+    let (best_epoch, net) = crate::model::on_large_stack("signal-engine-trainer", || {
+        fit(&net_cfg, tc, &ds, &train_idx, &val_idx, &dev, &mut on_epoch)
+    })
+    .map_err(|e| TrainError::Config(format!("training thread: {e}")))??;
     let threshold = 0.5;
     let metrics = evaluate(&net, &ds, &split.test, &train_idx, threshold, &dev);
     let info = TrainingInfo {
@@ -171,6 +138,76 @@ pub fn train(
         scaler,
         net,
     })
+}
+
+/// The epoch loop; returns the best validation-AUC epoch and its inference model.
+fn fit(
+    net_cfg: &SignalNetConfig,
+    tc: &TrainConfig,
+    ds: &Dataset,
+    train_idx: &[usize],
+    val_idx: &[usize],
+    dev: &Device,
+    on_epoch: &mut (impl FnMut(&EpochLog) + Send),
+) -> Result<(usize, SignalNet<InferBackend>), TrainError> {
+    <TrainBackend as Backend>::seed(dev, tc.seed);
+    let mut model: SignalNet<TrainBackend> = net_cfg.init(dev);
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init();
+    let (w_pos, w_neg) = class_weights(&ds.samples, train_idx);
+    let mut rng = StdRng::seed_from_u64(tc.seed);
+    let mut order = train_idx.to_vec();
+    let labels: Vec<bool> = val_idx.iter().map(|&i| ds.samples[i].profitable).collect();
+    let mut best: Option<(f64, usize, SignalNet<InferBackend>)> = None;
+    for epoch in 1..=tc.epochs {
+        let started = std::time::Instant::now();
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        for chunk in order.chunks(tc.batch_size) {
+            let (x, y, r) = batch_tensors::<TrainBackend>(ds, chunk, dev);
+            let loss = loss(&model.forward(x), y, r, w_pos, w_neg, tc.return_loss_weight);
+            loss_sum += loss.clone().into_scalar().elem::<f64>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(tc.learning_rate, model, grads);
+        }
+        let valid = model.valid();
+        let (p, _) = predict(&valid, ds, val_idx, tc.batch_size.max(256), dev);
+        let val_auc = metrics::roc_auc(&p, &labels);
+        on_epoch(&EpochLog {
+            epoch,
+            train_loss: loss_sum / order.len().div_ceil(tc.batch_size).max(1) as f64,
+            val_auc,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        if best.as_ref().is_none_or(|(auc, ..)| val_auc > *auc) {
+            best = Some((val_auc, epoch, valid));
+        }
+    }
+    best.map(|(_, e, net)| (e, net))
+        .ok_or_else(|| TrainError::Config("train.epochs must be > 0".into()))
+}
+
+/// Class-weighted BCE on the logit (numerically stable through log-sigmoid) + weighted Huber on
+/// the return head, in units of `RETURN_SCALE_BPS`.
+fn loss<B: Backend>(
+    out: &SignalOutput<B>,
+    y: Tensor<B, 1>,
+    r: Tensor<B, 1>,
+    w_pos: f64,
+    w_neg: f64,
+    return_weight: f64,
+) -> Tensor<B, 1> {
+    let weights = y.clone().mul_scalar(w_pos - w_neg).add_scalar(w_neg);
+    let nll = (y.clone() * log_sigmoid(out.logit.clone())
+        + y.neg().add_scalar(1.0) * log_sigmoid(out.logit.clone().neg()))
+    .neg();
+    let bce = (nll * weights).mean();
+    let pred = out.expected_return_bps.clone().div_scalar(RETURN_SCALE_BPS);
+    let huber = HuberLossConfig::new(1.0)
+        .init()
+        .forward(pred, r, Reduction::Mean);
+    bce + huber.mul_scalar(return_weight)
 }
 
 fn check_sizes(
@@ -213,7 +250,7 @@ fn batch_tensors<B: Backend>(
         let s = &ds.samples[i];
         x.extend_from_slice(ds.window(s));
         y.push(if s.profitable { 1.0f32 } else { 0.0 });
-        r.push((s.return_bps / crate::model::net::RETURN_SCALE_BPS) as f32);
+        r.push((s.return_bps / RETURN_SCALE_BPS) as f32);
     }
     (
         Tensor::from_data(TensorData::new(x, [n, t, f]), dev),
@@ -270,8 +307,16 @@ fn evaluate(
 fn split_info(samples: &[Sample], idx: &[usize]) -> SplitInfo {
     let pos = idx.iter().filter(|&&i| samples[i].profitable).count();
     SplitInfo {
-        from_ms: idx.iter().map(|&i| samples[i].close_time_ms).min().unwrap_or(0),
-        to_ms: idx.iter().map(|&i| samples[i].close_time_ms).max().unwrap_or(0),
+        from_ms: idx
+            .iter()
+            .map(|&i| samples[i].close_time_ms)
+            .min()
+            .unwrap_or(0),
+        to_ms: idx
+            .iter()
+            .map(|&i| samples[i].close_time_ms)
+            .max()
+            .unwrap_or(0),
         samples: idx.len(),
         positive_rate: pos as f64 / idx.len().max(1) as f64,
     }

@@ -22,7 +22,9 @@ impl Atr {
 
     pub fn update(&mut self, high: f64, low: f64, close: f64) -> Option<f64> {
         let prev = self.prev_close.replace(close)?;
-        let tr = (high - low).max((high - prev).abs()).max((low - prev).abs());
+        let tr = (high - low)
+            .max((high - prev).abs())
+            .max((low - prev).abs());
         self.n_tr += 1;
         let p = self.period as f64;
         if self.n_tr <= self.period {

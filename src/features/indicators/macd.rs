@@ -24,7 +24,10 @@ pub struct MacdValue {
 
 impl Macd {
     pub fn new(fast: usize, slow: usize, signal: usize) -> Self {
-        assert!(fast > 0 && slow > fast && signal > 0, "MACD needs 0 < fast < slow, signal > 0");
+        assert!(
+            fast > 0 && slow > fast && signal > 0,
+            "MACD needs 0 < fast < slow, signal > 0"
+        );
         Self {
             fast,
             slow,
