@@ -4,5 +4,5 @@
 # later issues add their services here, never to .ci/run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --locked --all-targets
 cargo test --locked --doc
+cargo test --locked --all-targets

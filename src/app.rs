@@ -15,8 +15,7 @@ use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
 use crate::infer::{InferError, Stamped, score_batch};
-use crate::ingest::kline_csv::{interval_secs, parse_file_name};
-use crate::ingest::replay::{ReplayOptions, ReplaySource, expand_paths};
+use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
 use crate::registry::{BundleError, LiveModel, live, load_bundle};
 use crate::signal::{Decision, Signal};
@@ -71,6 +70,10 @@ impl std::str::FromStr for Speed {
 #[derive(Clone, Debug)]
 pub struct ReplayJob {
     pub config: Config,
+    /// Where the config came from, for error messages.
+    pub config_name: String,
+    /// Symbol for kline CSV files whose names do not follow `SYMBOL-1m-YYYY-MM.csv`.
+    pub symbol: Option<crate::event::Symbol>,
     pub data: Vec<PathBuf>,
     pub model_dir: PathBuf,
     pub out: Option<PathBuf>,
@@ -144,15 +147,21 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let cfg = &job.config;
     let spec =
         FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
-    let mut model = load_bundle(&job.model_dir, &spec)?;
+    let mut model = load_bundle(&job.model_dir, &spec).map_err(|e| match e {
+        BundleError::SpecMismatch { .. } => {
+            AppError::Config(format!("{e} (features.names in {})", job.config_name))
+        }
+        e => e.into(),
+    })?;
     if model.manifest.seq_len != cfg.features.seq_len
         || model.manifest.bar_interval_secs != cfg.features.bar_interval_secs
     {
         return Err(AppError::Config(format!(
-            "{}: model was trained on seq_len {} / {} s bars but the config says {} / {} s",
+            "{}: model was trained on seq_len {} / {} s bars but {} says {} / {} s",
             job.model_dir.display(),
             model.manifest.seq_len,
             model.manifest.bar_interval_secs,
+            job.config_name,
             cfg.features.seq_len,
             cfg.features.bar_interval_secs
         )));
@@ -165,7 +174,7 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let live_model = live(model);
     let opts = ReplayOptions {
         exchange: cfg.replay.exchange,
-        symbol_override: None,
+        symbol_override: job.symbol.clone(),
         max_bad_rows: cfg.replay.max_bad_rows,
     };
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
@@ -196,6 +205,15 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let (files, events) = src_res?;
     let stats = inf_res?;
     snk_res?;
+    if engine_stats.bars == 0 && engine_stats.rejected_wrong_interval > 0 {
+        return Err(AppError::Config(format!(
+            "none of the {} bars in {:?} is {} s long (features.bar_interval_secs in {})",
+            engine_stats.rejected_wrong_interval,
+            job.data,
+            cfg.features.bar_interval_secs,
+            job.config_name
+        )));
+    }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(Summary {
         model_version: version,
@@ -216,23 +234,6 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     })
 }
 
-/// Refuses kline files whose name says another bar interval than the config's (a 5m file through
-/// a 1m model would otherwise be rejected bar by bar and yield nothing).
-fn check_intervals(data: &[PathBuf], want_secs: u64) -> Result<(), AppError> {
-    for path in expand_paths(data)? {
-        let Some((_, name)) = parse_file_name(&path) else {
-            continue;
-        };
-        if let Some(secs) = interval_secs(&name).filter(|s| *s != want_secs) {
-            return Err(AppError::Config(format!(
-                "{}: file holds {name} bars ({secs} s) but features.bar_interval_secs is {want_secs}",
-                path.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Reads the files in event-time order; paces them when `speed` asks.
 fn source_stage(
     mut source: ReplaySource,
@@ -244,7 +245,8 @@ fn source_stage(
         let ev = ev?;
         if let Speed::Times(x) = speed {
             let t0 = *first_ts.get_or_insert(ev.ts_event_ns);
-            let due = Duration::from_nanos(((ev.ts_event_ns - t0).max(0) as f64 / x) as u64);
+            let ahead_ns = ev.ts_event_ns.saturating_sub(t0).max(0) as f64;
+            let due = Duration::from_secs_f64((ahead_ns / x / 1e9).min(1e9));
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
             }
@@ -305,7 +307,7 @@ fn inference_stage(
         Ok(tx.blocking_send(signals).is_ok())
     };
     while let Some(w) = rx.blocking_recv() {
-        let now = w.item.bar_close_time_ms * 1000;
+        let now = w.item.bar_close_time_ms.saturating_mul(1000);
         if let Some(b) = batcher.poll(now) {
             if !run(b, &mut stats)? {
                 return Ok(stats);

@@ -5,6 +5,17 @@
 //! item, not at the last), or by `flush()` at end of stream. Items keep their order and each is
 //! emitted exactly once. Time is whatever clock the caller passes: event time in replay (so a
 //! replay batches identically on every run), wall time live. No clock is read here.
+//!
+//! ```
+//! use signal_engine::batch::MicroBatcher;
+//! let mut b = MicroBatcher::new(3, 10); // at most 3 items, at most 10 time units after the first
+//! assert_eq!(b.push("a", 100), None);
+//! assert_eq!(b.poll(109), None); // not due yet
+//! assert_eq!(b.poll(110), Some(vec!["a"])); // due: 10 after the first item
+//! b.push("b", 200);
+//! b.push("c", 201);
+//! assert_eq!(b.push("d", 202), Some(vec!["b", "c", "d"])); // full
+//! ```
 
 #[derive(Debug)]
 pub struct MicroBatcher<T> {

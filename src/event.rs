@@ -10,14 +10,26 @@ use std::fmt;
 use std::sync::Arc;
 
 /// An exchange-qualified instrument name such as `LINKUSDT`. Cheap to clone.
-/// Upper-cased on construction, so `linkusdt` and `LINKUSDT` are one symbol.
+/// Upper-cased on construction, so `linkusdt` and `LINKUSDT` are one symbol. From JSON it must
+/// match the schemas' pattern `^[A-Z0-9._-]{1,64}$` after upper-casing (so it can sit in a
+/// `signal_id`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[serde(try_from = "String", into = "String")]
 pub struct Symbol(Arc<str>);
 
-impl From<String> for Symbol {
-    fn from(s: String) -> Self {
-        Self::new(&s)
+impl TryFrom<String> for Symbol {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok = (1..=64).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if ok {
+            Ok(Self::new(&s))
+        } else {
+            Err(format!(
+                "symbol {s:?} must be 1-64 of A-Z, 0-9, '.', '_', '-'"
+            ))
+        }
     }
 }
 

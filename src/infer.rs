@@ -23,6 +23,8 @@ pub enum InferError {
     },
     #[error("model {0} returned {1} outputs for {2} windows")]
     Outputs(String, usize, usize),
+    #[error("model {0} returned a non-finite output for {1} at {2}")]
+    NonFinite(String, String, i64),
 }
 
 /// A window, when its bar entered the engine, and how long the feature stage took on that bar.
@@ -64,6 +66,14 @@ pub fn score_batch(
             batch.len(),
         ));
     }
+    if let Some(i) = (0..batch.len()).find(|&i| !(p[i].is_finite() && r[i].is_finite())) {
+        let w = &batch[i].item;
+        return Err(InferError::NonFinite(
+            model.manifest.version.clone(),
+            w.symbol.to_string(),
+            w.bar_close_time_ms,
+        ));
+    }
     let newest = batch
         .iter()
         .map(|w| w.item.bar_close_time_ms)
@@ -89,7 +99,7 @@ fn make_signal(
     let p = f64::from(p).clamp(0.0, 1.0);
     Signal {
         schema_version: SCHEMA_VERSION,
-        signal_id: Signal::id_for(&w.symbol, w.bar_close_time_ms, version),
+        signal_id: Signal::id_for(w.exchange, &w.symbol, w.bar_close_time_ms, version),
         exchange: w.exchange,
         symbol: w.symbol.clone(),
         bar_close_time_ms: w.bar_close_time_ms,

@@ -2,9 +2,9 @@
 //!
 //! A [`Signal`] is built by the inference stage from a window and the model bundle that scored it,
 //! and flows to every sink (JSONL file now; Kafka and the sidecar API later). Its JSON form is
-//! `schemas/signal.schema.json` (`schema_version` 1). `signal_id` = symbol + bar close time + model
-//! version, so a consumer that sees the same id twice (a replay, an at-least-once redelivery) can
-//! deduplicate.
+//! `schemas/signal.schema.json` (`schema_version` 1). `signal_id` = exchange + symbol + bar close
+//! time + model version, so a consumer that sees the same id twice (a replay, an at-least-once
+//! redelivery) can deduplicate.
 
 use crate::event::{Exchange, Symbol};
 use serde::{Deserialize, Serialize};
@@ -42,8 +42,19 @@ pub struct Signal {
 }
 
 impl Signal {
-    pub fn id_for(symbol: &Symbol, bar_close_time_ms: i64, model_version: &str) -> String {
-        format!("{symbol}:{bar_close_time_ms}:{model_version}")
+    /// ```
+    /// use signal_engine::event::{Exchange, Symbol};
+    /// use signal_engine::signal::Signal;
+    /// let id = Signal::id_for(Exchange::BinanceFutures, &Symbol::new("linkusdt"), 1_772_323_199_999, "v1");
+    /// assert_eq!(id, "binance_futures:LINKUSDT:1772323199999:v1");
+    /// ```
+    pub fn id_for(
+        exchange: Exchange,
+        symbol: &Symbol,
+        bar_close_time_ms: i64,
+        model_version: &str,
+    ) -> String {
+        format!("{exchange}:{symbol}:{bar_close_time_ms}:{model_version}")
     }
 
     pub fn decide(p_profitable: f64, threshold: f64) -> Decision {

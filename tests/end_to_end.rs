@@ -17,6 +17,8 @@ fn replay(
 ) -> signal_engine::app::Summary {
     let job = ReplayJob {
         config: cfg.clone(),
+        config_name: "tiny config".into(),
+        symbol: None,
         data,
         model_dir: model,
         out: Some(out),
@@ -51,7 +53,18 @@ fn train_then_replay_out_of_sample() {
     assert!(t.test.from_ms - t.validation.to_ms > purge_ms);
     assert_eq!(t.purge_bars, cfg.labels.horizon_bars + cfg.features.seq_len);
     assert!((0.0..=1.0).contains(&manifest.metrics.model.auc));
-    assert_eq!(manifest.metrics.baseline_majority.auc, 0.5);
+    // The majority baseline predicts the training split's majority class on every test row.
+    let b = &manifest.metrics.baseline_majority;
+    let majority_rate = if t.train.positive_rate >= 0.5 {
+        t.test.positive_rate
+    } else {
+        1.0 - t.test.positive_rate
+    };
+    assert!(
+        (b.accuracy - majority_rate).abs() < 1e-12,
+        "{b:?} vs {majority_rate}"
+    );
+    assert!(b.return_mae_bps.is_some() && manifest.metrics.model.return_mae_bps.is_some());
     assert!(!manifest.version.is_empty());
 
     let data = vec![fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")];
@@ -105,4 +118,31 @@ fn bundle_with_another_feature_spec_is_refused() {
     let spec = FeatureSpec::new(&cfg.features.names).unwrap();
     let err = load_bundle(&bundle, &spec).err().unwrap().to_string();
     assert!(err.contains("sha256"), "{err}");
+}
+
+#[test]
+fn saving_over_something_that_is_not_a_bundle_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    let bundle = tmp.path().join("bundle");
+    let manifest = train_tiny_bundle(&cfg, &bundle);
+    // Replacing a bundle works and leaves exactly one bundle behind...
+    train_tiny_bundle(&cfg, &bundle);
+    let names: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("bundle")]);
+    // ...but a directory that holds anything else is never replaced.
+    let precious = tmp.path().join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep me").unwrap();
+    let spec = FeatureSpec::new(&cfg.features.names).unwrap();
+    let loaded = load_bundle(&bundle, &spec).unwrap();
+    let mut m = manifest.clone();
+    let err = signal_engine::registry::save_bundle(&precious, &mut m, &loaded.scaler, &loaded.net)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a model bundle"), "{err}");
+    assert!(precious.join("notes.txt").exists());
 }

@@ -129,3 +129,110 @@ fn label_at_t_ignores_every_bar_up_to_t() {
         }
     }
 }
+
+/// Two symbols interleaved, with a hole, a duplicate, a bar of another interval and a bar with a
+/// zero price: the engine and the dataset must still agree window for window.
+#[test]
+fn training_equals_serving_across_gaps_duplicates_and_bad_bars() {
+    let mut link = read_events(&[fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")]);
+    let near = read_events(&[fixture("klines/demo/NEARUSDT-1m-2026-02.csv.gz")]);
+    link.drain(300..306); // a six-minute hole
+    let mut events: Vec<MarketEvent> = Vec::new();
+    for (i, ev) in near.iter().enumerate() {
+        events.push(ev.clone());
+        if i == 500 {
+            events.push(ev.clone()); // duplicate
+        }
+        if i == 700 {
+            let mut bad = perturb(&near[701], 1.0, 1.0);
+            if let EventKind::Bar(b) = &mut bad.kind {
+                b.close = 0.0;
+            }
+            events.push(bad);
+        }
+        if i == 900 {
+            let mut five = near[901].clone();
+            if let EventKind::Bar(b) = &mut five.kind {
+                b.close_time_ms += 4 * 60_000;
+            }
+            events.push(five);
+        }
+    }
+    events.extend(link);
+    events.sort_by_key(|e| e.ts_event_ns);
+
+    let scaler = fitted_scaler(&events);
+    let mut engine = FeatureEngine::new(spec(), scaler.clone(), T, INTERVAL);
+    let served: HashMap<(String, i64), Window> = events
+        .iter()
+        .filter_map(|e| engine.on_event(e))
+        .map(|w| ((w.symbol.to_string(), w.bar_close_time_ms), w))
+        .collect();
+    let st = engine.stats();
+    // LINK's hole is a gap; NEAR's rejected bars are followed by the real ones, so no gap there.
+    assert_eq!(st.gaps, 1, "{st:?}");
+    assert!(
+        st.rejected_out_of_order >= 1 && st.rejected_invalid >= 1,
+        "{st:?}"
+    );
+    assert!(st.rejected_wrong_interval >= 1, "{st:?}");
+
+    let mut ds = Dataset::build(events.iter().cloned(), &spec(), T, INTERVAL, &labels());
+    ds.apply_scaler(&scaler);
+    let mut compared = 0;
+    for s in &ds.samples {
+        let sym = ds.series[s.series].symbol.to_string();
+        let w = &served[&(sym, s.close_time_ms)];
+        assert_eq!(ds.window(s), &w.data[..]);
+        compared += 1;
+    }
+    assert!(compared > 2000, "{compared}");
+    // No window spans the hole: LINK has no sample whose window covers the missing minutes.
+    let hole_start = 1_772_236_800_000 + 300 * 60_000;
+    let hole_end = hole_start + 6 * 60_000;
+    for s in ds
+        .samples
+        .iter()
+        .filter(|s| ds.series[s.series].symbol.as_str() == "LINKUSDT")
+    {
+        let first_open = s.close_time_ms + 1 - (T as i64) * INTERVAL;
+        assert!(
+            !(first_open < hole_end && s.close_time_ms >= hole_start),
+            "bar {}",
+            s.bar
+        );
+    }
+}
+
+/// On the full (unstrided) split of real data, the last training label ends before the first
+/// validation window begins, and likewise between validation and test.
+#[test]
+fn purged_split_keeps_windows_and_labels_apart() {
+    let events = read_events(&[fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")]);
+    let ds = Dataset::build(events, &spec(), T, INTERVAL, &labels());
+    let h = labels().horizon_bars as i64;
+    let purge_ms = (h + T as i64) * INTERVAL;
+    let split = signal_engine::trainer::chronological_split(&ds.samples, 0.15, 0.15, purge_ms);
+    let time = |v: &[usize], last: bool| {
+        let it = v.iter().map(|&i| ds.samples[i].close_time_ms);
+        if last {
+            it.max().unwrap()
+        } else {
+            it.min().unwrap()
+        }
+    };
+    for (a, b) in [
+        (&split.train, &split.validation),
+        (&split.validation, &split.test),
+    ] {
+        assert!(a.len() > 1000 && b.len() > 1000);
+        let label_end = time(a, true) + h * INTERVAL; // exit bar of the last earlier sample
+        let window_start = time(b, false) - (T as i64 - 1) * INTERVAL; // first bar of the next window
+        assert!(window_start > label_end, "{window_start} <= {label_end}");
+    }
+    let used = split.train.len() + split.validation.len() + split.test.len();
+    assert!(
+        used + 2 * (h as usize + T) * 2 >= ds.samples.len(),
+        "only the purge zones are dropped"
+    );
+}

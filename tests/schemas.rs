@@ -60,7 +60,7 @@ fn trade_and_quote_events_match_and_bad_ones_do_not() {
 fn signal_schema_rejects_out_of_range_probability() {
     let schema = schema("signal.schema.json");
     let ok = serde_json::json!({
-        "schema_version": 1, "signal_id": "LINKUSDT:1772323199999:v1", "exchange": "binance_futures",
+        "schema_version": 1, "signal_id": "binance_futures:LINKUSDT:1772323199999:v1", "exchange": "binance_futures",
         "symbol": "LINKUSDT", "bar_close_time_ms": 1772323199999i64, "emitted_at_ms": 1772323199999i64,
         "model_version": "v1", "p_profitable": 0.7, "expected_return_bps": 3.5, "threshold": 0.5,
         "decision": "long", "features_valid": true, "feature_age_ms": 0, "latency_us": 120

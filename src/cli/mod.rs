@@ -35,10 +35,10 @@ pub enum Command {
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let (config, _) = crate::config::Config::load(cli.config.as_deref())?;
+    let (config, name) = crate::config::Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Run) {
-        Command::Run => replay::run_configured(config),
-        Command::Replay(a) => replay::run(config, a),
+        Command::Run => replay::run_configured(config, name),
+        Command::Replay(a) => replay::run(config, name, a),
         Command::Train(a) => train::run(config, a),
     }
 }
@@ -54,4 +54,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// `--data`, or the config's `replay.data` when it is not given.
+fn data_or_config(
+    data: Vec<PathBuf>,
+    config: &crate::config::Config,
+) -> anyhow::Result<Vec<PathBuf>> {
+    if !data.is_empty() {
+        return Ok(data);
+    }
+    if config.replay.data.is_empty() {
+        anyhow::bail!("no --data given and replay.data is empty in the config");
+    }
+    Ok(config.replay.data.clone())
+}
+
+/// Parses `--symbol` with the same rules as symbols in JSON.
+fn symbol_arg(s: Option<String>) -> anyhow::Result<Option<crate::event::Symbol>> {
+    s.map(|s| crate::event::Symbol::try_from(s).map_err(|e| anyhow::anyhow!("--symbol: {e}")))
+        .transpose()
 }

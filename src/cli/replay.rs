@@ -8,9 +8,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or directories of them.
-    #[arg(long, num_args = 1.., required = true)]
+    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or directories of them
+    /// (default: the config's replay.data).
+    #[arg(long, num_args = 1..)]
     pub data: Vec<PathBuf>,
+    /// Symbol for kline CSV files whose names do not say it.
+    #[arg(long)]
+    pub symbol: Option<String>,
     /// Model bundle directory (default: the config's model.dir).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -22,11 +26,13 @@ pub struct ReplayArgs {
     pub speed: Speed,
 }
 
-pub fn run(config: Config, a: ReplayArgs) -> anyhow::Result<()> {
+pub fn run(config: Config, config_name: String, a: ReplayArgs) -> anyhow::Result<()> {
     let job = ReplayJob {
         model_dir: a.model.unwrap_or_else(|| config.model.dir.clone()),
+        data: super::data_or_config(a.data, &config)?,
+        symbol: super::symbol_arg(a.symbol)?,
         config,
-        data: a.data,
+        config_name,
         out: Some(a.out),
         speed: a.speed,
     };
@@ -34,7 +40,7 @@ pub fn run(config: Config, a: ReplayArgs) -> anyhow::Result<()> {
 }
 
 /// `run`: the config names the data, the model and the output.
-pub fn run_configured(config: Config) -> anyhow::Result<()> {
+pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()> {
     if config.replay.data.is_empty() {
         bail!("replay.data is empty: nothing to run (live sources come in a later release)");
     }
@@ -44,6 +50,8 @@ pub fn run_configured(config: Config) -> anyhow::Result<()> {
         out: config.sink.jsonl.clone(),
         speed: Speed::Max,
         config,
+        config_name,
+        symbol: None,
     };
     execute(job)
 }

@@ -1,7 +1,7 @@
 //! `signal-engine train`: history in, a model bundle out.
 
 use crate::config::Config;
-use crate::ingest::replay::{ReplayOptions, ReplaySource};
+use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::registry::save_bundle;
 use crate::trainer::train;
 use anyhow::Context;
@@ -10,9 +10,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL or directories of them.
-    #[arg(long, num_args = 1.., required = true)]
+    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL or directories of them (default: the config's
+    /// replay.data).
+    #[arg(long, num_args = 1..)]
     pub data: Vec<PathBuf>,
+    /// Symbol for kline CSV files whose names do not say it.
+    #[arg(long)]
+    pub symbol: Option<String>,
     /// Bundle directory to write (replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -24,10 +28,12 @@ pub struct TrainArgs {
 pub fn run(config: Config, a: TrainArgs) -> anyhow::Result<()> {
     let opts = ReplayOptions {
         exchange: config.replay.exchange,
-        symbol_override: None,
+        symbol_override: super::symbol_arg(a.symbol)?,
         max_bad_rows: config.replay.max_bad_rows,
     };
-    let source = ReplaySource::open(&a.data, &opts)?;
+    let data = super::data_or_config(a.data, &config)?;
+    check_intervals(&data, config.features.bar_interval_secs)?;
+    let source = ReplaySource::open(&data, &opts)?;
     let files: Vec<String> = source.files().iter().map(|p| super::display(p)).collect();
     let events = source.collect::<Result<Vec<_>, _>>()?;
     eprintln!("train: {} events from {} files", events.len(), files.len());

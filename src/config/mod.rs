@@ -9,7 +9,7 @@ mod model;
 pub use model::*;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The config `signal-engine` runs when given none: the embedded replay demo.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
@@ -80,11 +80,6 @@ fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
         }
         None => String::new(),
     }
-}
-
-/// Resolves a config path for display and use; kept as given (relative to the working directory).
-pub fn resolve(p: &Path) -> PathBuf {
-    p.to_path_buf()
 }
 
 #[cfg(test)]

@@ -175,23 +175,38 @@ impl Config {
     /// Every semantic problem, as `key: reason`.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
+        let mut range = |key: &str, v: u64, lo: u64, hi: u64| {
+            if !(lo..=hi).contains(&v) {
+                p.push(format!("{key}: {v} is not in {lo}..={hi}"));
+            }
+        };
+        let (f, i, l) = (&self.features, &self.inference, &self.labels);
+        range(
+            "features.bar_interval_secs",
+            f.bar_interval_secs,
+            1,
+            7 * 86_400,
+        );
+        range("features.seq_len", f.seq_len as u64, 1, 10_000);
+        range("inference.max_batch", i.max_batch as u64, 1, 65_536);
+        range("inference.max_wait_us", i.max_wait_us, 0, 3_600_000_000);
+        range(
+            "inference.channel_capacity",
+            i.channel_capacity as u64,
+            1,
+            1 << 20,
+        );
+        range("labels.horizon_bars", l.horizon_bars as u64, 1, 10_000);
         let mut need = |ok: bool, key: &str, why: String| {
             if !ok {
                 p.push(format!("{key}: {why}"));
             }
         };
-        let f = &self.features;
-        need(
-            f.bar_interval_secs > 0,
-            "features.bar_interval_secs",
-            "must be > 0".into(),
-        );
-        need(f.seq_len > 0, "features.seq_len", "must be > 0".into());
         if let Err(e) = FeatureSpec::new(&f.names) {
             need(false, "features.names", e.to_string());
         }
         need(
-            f.scaler_clip > 0.0,
+            f.scaler_clip > 0.0 && f.scaler_clip.is_finite(),
             "features.scaler_clip",
             "must be > 0".into(),
         );
@@ -202,21 +217,8 @@ impl Config {
                 format!("{t} is not in [0, 1]"),
             );
         }
-        let i = &self.inference;
-        need(i.max_batch > 0, "inference.max_batch", "must be > 0".into());
         need(
-            i.channel_capacity > 0,
-            "inference.channel_capacity",
-            "must be > 0".into(),
-        );
-        let l = &self.labels;
-        need(
-            l.horizon_bars > 0,
-            "labels.horizon_bars",
-            "must be > 0".into(),
-        );
-        need(
-            l.round_trip_fee_bps >= 0.0,
+            l.round_trip_fee_bps >= 0.0 && l.round_trip_fee_bps.is_finite(),
             "labels.round_trip_fee_bps",
             "must be >= 0".into(),
         );

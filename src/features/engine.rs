@@ -8,7 +8,7 @@
 use super::spec::FeatureSpec;
 use super::state::{BarOutcome, RejectReason, SymbolState};
 use super::window::{Window, WindowBuffer};
-use crate::event::{EventKind, MarketEvent, Symbol};
+use crate::event::{EventKind, Exchange, MarketEvent, Symbol};
 use crate::scaling::RobustScaler;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,7 +37,8 @@ pub struct FeatureEngine {
     scaler: Arc<RobustScaler>,
     seq_len: usize,
     interval_ms: i64,
-    symbols: HashMap<Symbol, PerSymbol>,
+    /// Keyed by venue and symbol: BTCUSDT on two exchanges are two series.
+    symbols: HashMap<(Exchange, Symbol), PerSymbol>,
     stats: EngineStats,
     scratch: Vec<f32>,
 }
@@ -73,7 +74,7 @@ impl FeatureEngine {
         let (spec, seq_len, interval) = (&self.spec, self.seq_len, self.interval_ms);
         let sym = self
             .symbols
-            .entry(ev.symbol.clone())
+            .entry((ev.exchange, ev.symbol.clone()))
             .or_insert_with(|| PerSymbol {
                 state: SymbolState::new(spec, interval),
                 window: WindowBuffer::new(seq_len),

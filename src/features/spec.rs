@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// Largest period a feature may ask for (10,000 bars ≈ a week of minutes).
+pub const MAX_PARAM: usize = 10_000;
+
 /// One feature and its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FeatureKind {
@@ -30,7 +33,7 @@ pub enum SpecError {
         "unknown feature {0:?} (known: log_return_K, rsi_N, macd_hist_over_close, bb_percent_b_N, atr_over_close_N, volume_z_N, taker_buy_ratio)"
     )]
     Unknown(String),
-    #[error("feature {0:?}: parameter must be an integer >= {1}")]
+    #[error("feature {0:?}: parameter must be a plain integer in {1}..=10000")]
     BadParam(String, usize),
     #[error("feature {0:?} is listed twice")]
     Duplicate(String),
@@ -40,12 +43,13 @@ pub enum SpecError {
 
 impl FeatureKind {
     pub fn parse(name: &str) -> Result<Self, SpecError> {
+        // Canonical spelling only (`rsi_14`, not `rsi_014`), so one feature has one hash.
         let param = |prefix: &str, min: usize| -> Result<usize, SpecError> {
-            let v: usize = name[prefix.len()..]
-                .parse()
-                .map_err(|_| SpecError::BadParam(name.to_string(), min))?;
-            if v < min {
-                return Err(SpecError::BadParam(name.to_string(), min));
+            let text = &name[prefix.len()..];
+            let bad = || SpecError::BadParam(name.to_string(), min);
+            let v: usize = text.parse().map_err(|_| bad())?;
+            if v < min || v > MAX_PARAM || v.to_string() != text {
+                return Err(bad());
             }
             Ok(v)
         };

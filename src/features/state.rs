@@ -68,7 +68,7 @@ impl SymbolState {
         }
         let gap = self
             .last_open_ms
-            .is_some_and(|prev| bar.open_time_ms != prev + self.interval_ms);
+            .is_some_and(|prev| Some(bar.open_time_ms) != prev.checked_add(self.interval_ms));
         if gap {
             self.gaps += 1;
             self.computer.reset();
@@ -88,7 +88,11 @@ impl SymbolState {
         if !bar.closed {
             return Some(RejectReason::NotClosed);
         }
-        if bar.close_time_ms - bar.open_time_ms + 1 != self.interval_ms {
+        let span = bar
+            .close_time_ms
+            .checked_sub(bar.open_time_ms)
+            .and_then(|d| d.checked_add(1));
+        if span != Some(self.interval_ms) {
             return Some(RejectReason::WrongInterval);
         }
         let prices = [bar.open, bar.high, bar.low, bar.close];

@@ -142,17 +142,20 @@ impl KlineCsvReader {
                 columns: self.record.len(),
             });
         }
-        let first = self.record.get(0).unwrap_or("");
-        if first
+        let first = self
+            .record
+            .get(0)
+            .unwrap_or("")
             .trim()
             .trim_start_matches('\u{feff}')
-            .parse::<i64>()
-            .is_ok()
-        {
-            self.pending = true;
-            return Ok(());
+            .to_ascii_lowercase();
+        // Only a row that names the open-time column is a header; anything else is data, so a
+        // corrupt first row of a header-less file is counted as a bad row like any other.
+        if first.contains("open") && first.contains("time") {
+            return check_header(&self.path, line, &self.record);
         }
-        check_header(&self.path, line, &self.record)
+        self.pending = true;
+        Ok(())
     }
 
     /// Advances the CSV reader by one record (or hands out the pending first one).
@@ -371,7 +374,7 @@ pub fn interval_secs(interval: &str) -> Option<u64> {
         "w" => 604_800,
         _ => return None,
     };
-    Some(n * unit)
+    n.checked_mul(unit)
 }
 
 pub fn parse_file_name(path: &Path) -> Option<(Symbol, String)> {

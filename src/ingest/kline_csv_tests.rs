@@ -294,3 +294,35 @@ fn empty_file_yields_no_events() {
     assert!(events.is_empty());
     assert_eq!(stats.rows_read, 0);
 }
+
+#[test]
+fn interval_names_to_seconds() {
+    assert_eq!(interval_secs("1s"), Some(1));
+    assert_eq!(interval_secs("1m"), Some(60));
+    assert_eq!(interval_secs("15m"), Some(900));
+    assert_eq!(interval_secs("4h"), Some(14_400));
+    assert_eq!(interval_secs("1d"), Some(86_400));
+    assert_eq!(interval_secs("1w"), Some(604_800));
+    assert_eq!(interval_secs("1mo"), None);
+    assert_eq!(interval_secs("m"), None);
+}
+
+#[test]
+fn corrupt_first_row_of_headerless_file_is_a_bad_row() {
+    let rows = dot_rows();
+    let lines = vec![
+        with_field(&rows[0], 0, "garbage"),
+        rows[1].clone(),
+        rows[2].clone(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "DOTUSDT-1m-2026-02.csv", &lines);
+    let (events, stats) = read_all(&path);
+    assert_eq!(events.len(), 2);
+    assert_eq!((stats.rows_read, stats.bad_rows), (3, 1));
+    assert!(
+        stats.first_bad[0].contains(":1: bad kline row"),
+        "{:?}",
+        stats.first_bad
+    );
+}

@@ -84,6 +84,18 @@ pub enum IngestError {
     )]
     NoSymbol { path: PathBuf },
 
+    /// The file name says another bar interval than the one the engine is configured for.
+    #[error(
+        "{path}: file holds {interval} bars ({secs} s) but features.bar_interval_secs is {want}",
+        path = .path.display()
+    )]
+    WrongInterval {
+        path: PathBuf,
+        interval: String,
+        secs: u64,
+        want: u64,
+    },
+
     /// The file's extension names no format this crate reads.
     #[error(
         "{path}: unsupported file type; expected .csv, .csv.gz, .jsonl or .jsonl.gz",

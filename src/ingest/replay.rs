@@ -13,7 +13,7 @@
 use super::IngestError;
 use super::input::{FileStats, lower_file_name};
 use super::jsonl::JsonlReader;
-use super::kline_csv::KlineCsvReader;
+use super::kline_csv::{KlineCsvReader, interval_secs, parse_file_name};
 use crate::event::{Exchange, MarketEvent, Symbol};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -38,6 +38,25 @@ impl Default for ReplayOptions {
             max_bad_rows: 100,
         }
     }
+}
+
+/// Refuses kline files whose name says another bar interval than `want_secs` (a 5m file through a
+/// 1m model would otherwise be rejected bar by bar and yield nothing). Other files pass.
+pub fn check_intervals<P: AsRef<Path>>(paths: &[P], want_secs: u64) -> Result<(), IngestError> {
+    for path in expand_paths(paths)? {
+        let Some((_, interval)) = parse_file_name(&path) else {
+            continue;
+        };
+        if let Some(secs) = interval_secs(&interval).filter(|s| *s != want_secs) {
+            return Err(IngestError::WrongInterval {
+                path,
+                interval,
+                secs,
+                want: want_secs,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A file format the replay source reads, chosen by extension.

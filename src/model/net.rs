@@ -14,6 +14,9 @@ use burn::nn::{
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
+/// Widest layer a config may ask for (a typo'd size would otherwise try to allocate terabytes).
+pub const MAX_WIDTH: usize = 8192;
+
 /// Shapes and regularisation of a [`SignalNet`]. Serialised into the bundle's manifest.
 #[derive(Config, Debug, PartialEq)]
 pub struct SignalNetConfig {
@@ -35,11 +38,18 @@ impl SignalNetConfig {
     /// Checks the shape rules `init` relies on; returns every violation.
     pub fn check(&self) -> Result<(), String> {
         let mut errs = Vec::new();
-        if self.n_features == 0 {
-            errs.push("n_features must be > 0".to_string());
+        let sizes = [
+            ("n_features", self.n_features),
+            ("d_model", self.d_model),
+            ("d_hidden", self.d_hidden),
+        ];
+        for (name, v) in sizes {
+            if v == 0 || v > MAX_WIDTH {
+                errs.push(format!("{name} ({v}) must be in 1..={MAX_WIDTH}"));
+            }
         }
-        if self.d_model == 0 || self.d_model % 2 != 0 {
-            errs.push(format!("d_model ({}) must be even and > 0", self.d_model));
+        if self.d_model % 2 != 0 {
+            errs.push(format!("d_model ({}) must be even", self.d_model));
         }
         if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
             errs.push(format!(

@@ -72,6 +72,7 @@ pub struct MetricsReport {
     pub split: String,
     pub threshold: f64,
     pub model: Scores,
-    /// Always predicts the training split's majority class, with p = its positive rate.
+    /// Always predicts the training split's majority class, with p = its positive rate, and the
+    /// training split's mean return as the expected return.
     pub baseline_majority: Scores,
 }

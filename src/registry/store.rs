@@ -71,8 +71,8 @@ pub fn sha256_file(path: &Path) -> Result<String, BundleError> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// Writes a bundle to `dir` atomically: everything goes into a sibling temp dir, is fsynced, and
-/// the temp dir is renamed over `dir` (an existing `dir` is replaced). Fills in
+/// Writes a bundle to `dir`: everything goes into a sibling temp dir and is fsynced, then the temp
+/// dir is renamed into place (an existing bundle is replaced; anything else is refused). Fills in
 /// `manifest.weights_sha256`, and `manifest.version` when it is empty.
 pub fn save_bundle(
     dir: &Path,
@@ -80,14 +80,25 @@ pub fn save_bundle(
     scaler: &RobustScaler,
     net: &SignalNet<InferBackend>,
 ) -> Result<(), BundleError> {
+    let invalid = |msg: &str| BundleError::Invalid {
+        dir: dir.to_path_buf(),
+        msg: msg.to_string(),
+    };
+    let name = match dir.file_name() {
+        Some(n) => n.to_string_lossy().to_string(),
+        None => return Err(invalid("not a bundle directory name")),
+    };
+    // Never replace something that is not a bundle (`--out models` or `--out ~` by mistake).
+    if dir.exists() && !dir.join(MANIFEST).is_file() {
+        return Err(invalid(
+            "exists and is not a model bundle (no manifest.json); refusing to replace it",
+        ));
+    }
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir
-        .file_name()
-        .map_or("bundle".into(), |n| n.to_string_lossy().to_string());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -113,13 +124,21 @@ pub fn save_bundle(
     }
     write_synced(&tmp.join(SCALER), to_pretty(scaler).as_bytes())?;
     write_synced(&tmp.join(MANIFEST), to_pretty(manifest).as_bytes())?;
-    if dir.exists() {
-        fs::remove_dir_all(dir).map_err(io(dir))?;
+    // Old bundle aside, new one in, then the old one goes: `dir` is only ever missing for the
+    // instant between the two renames, and never holds a half-written bundle.
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let had_old = dir.exists();
+    if had_old {
+        fs::rename(dir, &old).map_err(io(dir))?;
     }
     fs::rename(&tmp, dir).map_err(io(dir))?;
     fs::File::open(parent)
         .and_then(|f| f.sync_all())
-        .map_err(io(parent))
+        .map_err(io(parent))?;
+    if had_old {
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
 }
 
 /// `YYYYMMDDTHHMMSSZ-<first 8 hex of the weights' sha256>`: sortable by time, unique by content.
@@ -177,6 +196,12 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
         .net
         .check()
         .map_err(|e| invalid(format!("manifest net: {e}")))?;
+    if !(0.0..=1.0).contains(&manifest.threshold) {
+        return Err(invalid(format!(
+            "{MANIFEST}: threshold {} is not in [0, 1]",
+            manifest.threshold
+        )));
+    }
     if manifest.net.n_features != spec.len() {
         return Err(invalid(
             "manifest net.n_features differs from its feature spec".into(),

@@ -47,12 +47,16 @@ impl JsonlSink {
         Ok(())
     }
 
-    /// Flushes and fsyncs; returns how many signals were written.
+    /// Flushes, and fsyncs a regular file (a pipe or `/dev/null` cannot be synced); returns how
+    /// many signals were written.
     pub fn close(mut self) -> Result<u64, SinkError> {
         let path = self.path.clone();
         let err = |source| SinkError { path, source };
         self.out.flush().map_err(err.clone())?;
-        self.out.get_ref().sync_all().map_err(err)?;
+        let file = self.out.get_ref();
+        if file.metadata().map_err(err.clone())?.is_file() {
+            file.sync_all().map_err(err)?;
+        }
         Ok(self.written)
     }
 }

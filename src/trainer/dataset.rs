@@ -54,10 +54,11 @@ impl Dataset {
         interval_ms: i64,
         labels: &LabelsConfig,
     ) -> Self {
-        let mut states: BTreeMap<Symbol, (SymbolState, SeriesRows)> = BTreeMap::new();
+        let mut states: BTreeMap<(Exchange, Symbol), (SymbolState, SeriesRows)> = BTreeMap::new();
         for ev in events {
             let Some(bar) = ev.as_bar() else { continue };
-            let (state, rows) = states.entry(ev.symbol.clone()).or_insert_with(|| {
+            let key = (ev.exchange, ev.symbol.clone());
+            let (state, rows) = states.entry(key).or_insert_with(|| {
                 let rows = SeriesRows {
                     exchange: ev.exchange,
                     symbol: ev.symbol.clone(),

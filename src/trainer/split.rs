@@ -87,6 +87,16 @@ mod tests {
             if let (Some(a), Some(b)) = (tr.last(), va.first()) { prop_assert!(b - a > purge); }
             if let (Some(a), Some(b)) = (va.last(), te.first()) { prop_assert!(b - a > purge); }
             if let (Some(a), Some(b)) = (tr.last(), te.first()) { prop_assert!(b - a > purge); }
+            // Only samples inside a purge zone before a split's start are left out.
+            let used: std::collections::HashSet<usize> =
+                s.train.iter().chain(&s.validation).chain(&s.test).copied().collect();
+            for (i, smp) in smp.iter().enumerate() {
+                if !used.contains(&i) {
+                    let t = smp.close_time_ms;
+                    let in_zone = |start: i64| t < start && t + purge >= start;
+                    prop_assert!(in_zone(s.validation_start_ms) || in_zone(s.test_start_ms));
+                }
+            }
         }
     }
 }

@@ -295,7 +295,15 @@ fn evaluate(
     let train_pos = split_info(&ds.samples, train).positive_rate;
     let majority = vec![train_pos; test.len()];
     let baseline_threshold = if train_pos >= 0.5 { 0.0 } else { 1.1 };
-    let baseline = metrics::score(&majority, &labels, baseline_threshold, None);
+    let train_mean_bps =
+        train.iter().map(|&i| ds.samples[i].return_bps).sum::<f64>() / train.len().max(1) as f64;
+    let constant = vec![train_mean_bps; test.len()];
+    let baseline = metrics::score(
+        &majority,
+        &labels,
+        baseline_threshold,
+        Some((&constant, &actual)),
+    );
     MetricsReport {
         split: "test".into(),
         threshold,
