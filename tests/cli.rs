@@ -65,15 +65,7 @@ fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
     let bad = tmp.path().join("LINKUSDT-1m-2026-02.csv");
     std::fs::write(&bad, rows.join("\n") + "\n").unwrap();
     let out = tmp.path().join("s.jsonl");
-    let (ok, stdout, err) = run(bin()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["replay", "--model"])
-        .arg(tmp.path().join("bundle"))
-        .arg("--data")
-        .arg(&bad)
-        .arg("--out")
-        .arg(&out));
+    let (ok, stdout, err) = replay_tiny(tmp.path(), &cfg, &bad, &out);
     assert!(ok, "{err}");
     assert!(stdout.contains("1 bad rows"), "{stdout}");
     assert!(stdout.contains("LINKUSDT-1m-2026-02.csv:701"), "{stdout}");
@@ -88,14 +80,7 @@ fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
 
     let odd = tmp.path().join("XUSDT-1m-2026-02.csv");
     std::fs::write(&odd, "1,2,3\n4,5,6\n").unwrap();
-    let (ok, _, err) = run(bin()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["replay", "--model"])
-        .arg(tmp.path().join("bundle"))
-        .arg("--data")
-        .arg(&odd)
-        .args(["--out", "/dev/null"]));
+    let (ok, _, err) = replay_tiny(tmp.path(), &cfg, &odd, Path::new("/dev/null"));
     assert!(!ok);
     assert!(
         err.contains("XUSDT-1m-2026-02.csv") && err.contains("column"),
@@ -111,14 +96,12 @@ fn model_trained_on_other_features_is_refused() {
     let other = text.replace("\"taker_buy_ratio\"", "\"rsi_7\"");
     assert_ne!(text, other);
     std::fs::write(&cfg, other).unwrap();
-    let (ok, _, err) = run(bin()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["replay", "--model"])
-        .arg(tmp.path().join("bundle"))
-        .arg("--data")
-        .arg(fixture("klines/sample"))
-        .args(["--out", "/dev/null"]));
+    let (ok, _, err) = replay_tiny(
+        tmp.path(),
+        &cfg,
+        fixture("klines/sample"),
+        Path::new("/dev/null"),
+    );
     assert!(!ok);
     assert!(err.contains("feature-spec hash"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -131,14 +114,7 @@ fn kline_file_of_another_interval_is_refused_by_name() {
     let text = read_gz(&fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz"));
     let five = tmp.path().join("LINKUSDT-5m-2026-02.csv");
     std::fs::write(&five, text).unwrap();
-    let (ok, _, err) = run(bin()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["replay", "--model"])
-        .arg(tmp.path().join("bundle"))
-        .arg("--data")
-        .arg(&five)
-        .args(["--out", "/dev/null"]));
+    let (ok, _, err) = replay_tiny(tmp.path(), &cfg, &five, Path::new("/dev/null"));
     assert!(!ok);
     assert!(
         err.contains("LINKUSDT-5m-2026-02.csv") && err.contains("300 s"),
@@ -167,6 +143,24 @@ fn embedded_default_demo_runs_and_writes_valid_signals() {
         "{n} lines vs {stdout}"
     );
     assert!(n > 8000, "{n}");
+}
+
+/// `signal-engine --config CFG replay --model DIR/bundle --data DATA --out OUT`.
+fn replay_tiny(
+    dir: &Path,
+    cfg: &Path,
+    data: impl AsRef<std::ffi::OsStr>,
+    out: &Path,
+) -> (bool, String, String) {
+    run(bin()
+        .arg("--config")
+        .arg(cfg)
+        .args(["replay", "--model"])
+        .arg(dir.join("bundle"))
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out))
 }
 
 fn read_gz(p: &Path) -> String {

@@ -4,7 +4,7 @@
 mod replay;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 pub use replay::print_summary;
@@ -56,22 +56,34 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// `--data`, or the config's `replay.data` when it is not given.
-fn data_or_config(
-    data: Vec<PathBuf>,
-    config: &crate::config::Config,
-) -> anyhow::Result<Vec<PathBuf>> {
-    if !data.is_empty() {
-        return Ok(data);
-    }
-    if config.replay.data.is_empty() {
-        anyhow::bail!("no --data given and replay.data is empty in the config");
-    }
-    Ok(config.replay.data.clone())
+/// Where history comes from, shared by `replay` and `train`.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or directories of them
+    /// (default: the config's replay.data).
+    #[arg(long, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Symbol for kline CSV files whose names do not say it.
+    #[arg(long)]
+    pub symbol: Option<String>,
 }
 
-/// Parses `--symbol` with the same rules as symbols in JSON.
-fn symbol_arg(s: Option<String>) -> anyhow::Result<Option<crate::event::Symbol>> {
-    s.map(|s| crate::event::Symbol::try_from(s).map_err(|e| anyhow::anyhow!("--symbol: {e}")))
-        .transpose()
+impl DataArgs {
+    /// `--data`, or the config's `replay.data` when it is not given.
+    fn paths(&self, config: &crate::config::Config) -> anyhow::Result<Vec<PathBuf>> {
+        if !self.data.is_empty() {
+            return Ok(self.data.clone());
+        }
+        if config.replay.data.is_empty() {
+            anyhow::bail!("no --data given and replay.data is empty in the config");
+        }
+        Ok(config.replay.data.clone())
+    }
+
+    /// `--symbol`, checked with the same rules as symbols in JSON.
+    fn symbol(&self) -> anyhow::Result<Option<crate::event::Symbol>> {
+        let parse = |s: String| crate::event::Symbol::try_from(s);
+        let sym = self.symbol.clone().map(parse).transpose();
+        sym.map_err(|e| anyhow::anyhow!("--symbol: {e}"))
+    }
 }

@@ -8,13 +8,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or directories of them
-    /// (default: the config's replay.data).
-    #[arg(long, num_args = 1..)]
-    pub data: Vec<PathBuf>,
-    /// Symbol for kline CSV files whose names do not say it.
-    #[arg(long)]
-    pub symbol: Option<String>,
+    #[command(flatten)]
+    pub input: super::DataArgs,
     /// Model bundle directory (default: the config's model.dir).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -29,8 +24,8 @@ pub struct ReplayArgs {
 pub fn run(config: Config, config_name: String, a: ReplayArgs) -> anyhow::Result<()> {
     let job = ReplayJob {
         model_dir: a.model.unwrap_or_else(|| config.model.dir.clone()),
-        data: super::data_or_config(a.data, &config)?,
-        symbol: super::symbol_arg(a.symbol)?,
+        data: a.input.paths(&config)?,
+        symbol: a.input.symbol()?,
         config,
         config_name,
         out: Some(a.out),

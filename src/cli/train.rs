@@ -10,13 +10,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL or directories of them (default: the config's
-    /// replay.data).
-    #[arg(long, num_args = 1..)]
-    pub data: Vec<PathBuf>,
-    /// Symbol for kline CSV files whose names do not say it.
-    #[arg(long)]
-    pub symbol: Option<String>,
+    #[command(flatten)]
+    pub input: super::DataArgs,
     /// Bundle directory to write (replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -28,10 +23,10 @@ pub struct TrainArgs {
 pub fn run(config: Config, a: TrainArgs) -> anyhow::Result<()> {
     let opts = ReplayOptions {
         exchange: config.replay.exchange,
-        symbol_override: super::symbol_arg(a.symbol)?,
+        symbol_override: a.input.symbol()?,
         max_bad_rows: config.replay.max_bad_rows,
     };
-    let data = super::data_or_config(a.data, &config)?;
+    let data = a.input.paths(&config)?;
     check_intervals(&data, config.features.bar_interval_secs)?;
     let source = ReplaySource::open(&data, &opts)?;
     let files: Vec<String> = source.files().iter().map(|p| super::display(p)).collect();

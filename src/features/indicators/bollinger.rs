@@ -1,14 +1,12 @@
 //! Bollinger Bands on an SMA with population σ (TA-Lib `BBANDS`, matype SMA); lookback
-//! `period - 1`. Rolling sums over a ring keep it O(1) per bar.
+//! `period - 1`. Rolling sums keep it O(1) per bar.
 
-use super::Ring;
+use super::RollingMoments;
 
 #[derive(Clone, Debug)]
 pub struct Bollinger {
     k: f64,
-    ring: Ring<f64>,
-    sum: f64,
-    sum_sq: f64,
+    moments: RollingMoments,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,26 +23,12 @@ impl Bollinger {
         assert!(period > 0, "Bollinger period must be > 0");
         Self {
             k,
-            ring: Ring::new(period),
-            sum: 0.0,
-            sum_sq: 0.0,
+            moments: RollingMoments::new(period),
         }
     }
 
     pub fn update(&mut self, close: f64) -> Option<BollingerValue> {
-        if let Some(old) = self.ring.push(close) {
-            self.sum -= old;
-            self.sum_sq -= old * old;
-        }
-        self.sum += close;
-        self.sum_sq += close * close;
-        if !self.ring.is_full() {
-            return None;
-        }
-        let n = self.ring.capacity() as f64;
-        let mean = self.sum / n;
-        // Rolling sums can leave a tiny negative variance on flat prices.
-        let sd = (self.sum_sq / n - mean * mean).max(0.0).sqrt();
+        let (mean, sd) = self.moments.push(close)?;
         let (upper, lower) = (mean + self.k * sd, mean - self.k * sd);
         let width = upper - lower;
         let percent_b = if width > f64::EPSILON * mean.abs().max(1.0) {
@@ -61,10 +45,10 @@ impl Bollinger {
     }
 
     pub fn lookback(&self) -> usize {
-        self.ring.capacity() - 1
+        self.moments.period() - 1
     }
 
     pub fn reset(&mut self) {
-        *self = Self::new(self.ring.capacity(), self.k);
+        *self = Self::new(self.moments.period(), self.k);
     }
 }

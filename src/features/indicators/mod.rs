@@ -18,6 +18,6 @@ pub use atr::Atr;
 pub use bollinger::Bollinger;
 pub use ema::Ema;
 pub use macd::Macd;
-pub use ring::Ring;
+pub use ring::{Ring, RollingMoments};
 pub use rsi::Rsi;
 pub use zscore::ZScore;

@@ -76,6 +76,47 @@ impl<T: Copy> Ring<T> {
     }
 }
 
+/// Sum and sum of squares over the last `period` values, O(1) per push: the shared core of
+/// Bollinger Bands and the rolling z-score.
+#[derive(Clone, Debug)]
+pub struct RollingMoments {
+    ring: Ring<f64>,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl RollingMoments {
+    pub fn new(period: usize) -> Self {
+        Self {
+            ring: Ring::new(period),
+            sum: 0.0,
+            sum_sq: 0.0,
+        }
+    }
+
+    /// Adds `x`; once `period` values are in, returns their (mean, population σ).
+    pub fn push(&mut self, x: f64) -> Option<(f64, f64)> {
+        if let Some(old) = self.ring.push(x) {
+            self.sum -= old;
+            self.sum_sq -= old * old;
+        }
+        self.sum += x;
+        self.sum_sq += x * x;
+        if !self.ring.is_full() {
+            return None;
+        }
+        let n = self.ring.capacity() as f64;
+        let mean = self.sum / n;
+        // Rolling sums can leave a tiny negative variance on flat input.
+        let sd = (self.sum_sq / n - mean * mean).max(0.0).sqrt();
+        Some((mean, sd))
+    }
+
+    pub fn period(&self) -> usize {
+        self.ring.capacity()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
