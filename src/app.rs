@@ -72,8 +72,8 @@ pub struct ReplayJob {
     pub config: Config,
     /// Where the config came from, for error messages.
     pub config_name: String,
-    /// Symbol for kline CSV files whose names do not follow `SYMBOL-1m-YYYY-MM.csv`.
-    pub symbol: Option<crate::event::Symbol>,
+    /// How the files are read: exchange, symbol override, bad-row limit, dead letters.
+    pub input: ReplayOptions,
     pub data: Vec<PathBuf>,
     pub model_dir: PathBuf,
     pub out: Option<PathBuf>,
@@ -102,6 +102,8 @@ pub struct Summary {
     pub elapsed_secs: f64,
     pub windows_per_sec: f64,
     pub out: Option<PathBuf>,
+    /// The dead-letter file and how many rows it received, when one is configured.
+    pub dead_letters: Option<(PathBuf, u64)>,
 }
 
 /// `EngineStats` in serialisable form.
@@ -172,13 +174,8 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let scaler = Arc::new(model.scaler.clone());
     let version = model.manifest.version.clone();
     let live_model = live(model);
-    let opts = ReplayOptions {
-        exchange: cfg.replay.exchange,
-        symbol_override: job.symbol.clone(),
-        max_bad_rows: cfg.replay.max_bad_rows,
-    };
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
-    let source = ReplaySource::open(&job.data, &opts)?;
+    let source = ReplaySource::open(&job.data, &job.input)?;
     let sink = job.out.as_deref().map(JsonlSink::create).transpose()?;
     let engine = FeatureEngine::new(spec, scaler, cfg.features.seq_len, cfg.interval_ms());
 
@@ -203,6 +200,13 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let inf_res = inf.await.map_err(joined)?;
     let snk_res = snk.await.map_err(joined)?;
     let (files, events) = src_res?;
+    let dead_letters = match &job.input.dead_letters {
+        Some(dl) => Some(
+            dl.flush()
+                .map_err(|e| AppError::Stage(format!("dead letters: {e}")))?,
+        ),
+        None => None,
+    };
     let stats = inf_res?;
     snk_res?;
     if engine_stats.bars == 0 && engine_stats.rejected_wrong_interval > 0 {
@@ -231,6 +235,7 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         elapsed_secs: elapsed,
         windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
         out: job.out,
+        dead_letters,
     })
 }
 

@@ -69,6 +69,12 @@ fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
     assert!(ok, "{err}");
     assert!(stdout.contains("1 bad rows"), "{stdout}");
     assert!(stdout.contains("LINKUSDT-1m-2026-02.csv:701"), "{stdout}");
+    // The bad row is not lost: it sits in the dead-letter file, whole.
+    let dead = std::fs::read_to_string(tmp.path().join("dead.jsonl")).unwrap();
+    let letter: serde_json::Value = serde_json::from_str(dead.trim()).unwrap();
+    assert_eq!(letter["line"], 701);
+    assert_eq!(letter["raw"], rows[700].as_str());
+    assert!(stdout.contains("dead letters: 1 rows"), "{stdout}");
     assert!(
         stdout.contains("windows/s") && stdout.contains("p99.9"),
         "{stdout}"
@@ -157,6 +163,8 @@ fn replay_tiny(
         .arg(cfg)
         .args(["replay", "--model"])
         .arg(dir.join("bundle"))
+        .arg("--dead-letter")
+        .arg(dir.join("dead.jsonl"))
         .arg("--data")
         .arg(data)
         .arg("--out")

@@ -18,7 +18,7 @@ fn replay(
     let job = ReplayJob {
         config: cfg.clone(),
         config_name: "tiny config".into(),
-        symbol: None,
+        input: Default::default(),
         data,
         model_dir: model,
         out: Some(out),

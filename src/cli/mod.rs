@@ -4,6 +4,8 @@
 mod replay;
 mod train;
 
+use crate::ingest::dead_letter::DeadLetters;
+use crate::ingest::replay::ReplayOptions;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -66,6 +68,9 @@ pub struct DataArgs {
     /// Symbol for kline CSV files whose names do not say it.
     #[arg(long)]
     pub symbol: Option<String>,
+    /// JSONL file for rows that cannot be read (default: the config's replay.dead_letter).
+    #[arg(long)]
+    pub dead_letter: Option<PathBuf>,
 }
 
 impl DataArgs {
@@ -80,10 +85,43 @@ impl DataArgs {
         Ok(config.replay.data.clone())
     }
 
+    /// Applies `--dead-letter` to the config.
+    fn apply(&self, config: &mut crate::config::Config) {
+        if let Some(p) = &self.dead_letter {
+            config.replay.dead_letter = Some(p.clone());
+        }
+    }
+
+    /// The reader options these arguments and the config give.
+    fn options(&self, config: &crate::config::Config) -> anyhow::Result<ReplayOptions> {
+        replay_options(config, self.symbol()?)
+    }
+
     /// `--symbol`, checked with the same rules as symbols in JSON.
     fn symbol(&self) -> anyhow::Result<Option<crate::event::Symbol>> {
         let parse = |s: String| crate::event::Symbol::try_from(s);
         let sym = self.symbol.clone().map(parse).transpose();
         sym.map_err(|e| anyhow::anyhow!("--symbol: {e}"))
     }
+}
+
+/// Reader options from the config: exchange, bad-row limit, the dead-letter file (created here).
+fn replay_options(
+    config: &crate::config::Config,
+    symbol_override: Option<crate::event::Symbol>,
+) -> anyhow::Result<ReplayOptions> {
+    use anyhow::Context;
+    let dead_letters = match config.replay.dead_letter.as_deref() {
+        Some(p) => Some(
+            DeadLetters::create(p)
+                .with_context(|| format!("{}: cannot create the dead-letter file", p.display()))?,
+        ),
+        None => None,
+    };
+    Ok(ReplayOptions {
+        exchange: config.replay.exchange,
+        symbol_override,
+        max_bad_rows: config.replay.max_bad_rows,
+        dead_letters,
+    })
 }

@@ -21,11 +21,12 @@ pub struct ReplayArgs {
     pub speed: Speed,
 }
 
-pub fn run(config: Config, config_name: String, a: ReplayArgs) -> anyhow::Result<()> {
+pub fn run(mut config: Config, config_name: String, a: ReplayArgs) -> anyhow::Result<()> {
+    a.input.apply(&mut config);
     let job = ReplayJob {
         model_dir: a.model.unwrap_or_else(|| config.model.dir.clone()),
         data: a.input.paths(&config)?,
-        symbol: a.input.symbol()?,
+        input: a.input.options(&config)?,
         config,
         config_name,
         out: Some(a.out),
@@ -44,9 +45,9 @@ pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()>
         model_dir: config.model.dir.clone(),
         out: config.sink.jsonl.clone(),
         speed: Speed::Max,
+        input: super::replay_options(&config, None)?,
         config,
         config_name,
-        symbol: None,
     };
     execute(job)
 }
@@ -100,6 +101,9 @@ pub fn print_summary(s: &Summary) {
         "  model forward per batch: p50 {} us, p99 {} us over {} batches (mean {:.1} windows)",
         c.p50_us, c.p99_us, s.batches, s.mean_batch
     );
+    if let Some((path, n)) = &s.dead_letters {
+        println!("  dead letters: {n} rows in {}", path.display());
+    }
     println!(
         "  {:.0} windows/s, {:.2} s wall{}",
         s.windows_per_sec,

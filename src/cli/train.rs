@@ -1,7 +1,7 @@
 //! `signal-engine train`: history in, a model bundle out.
 
 use crate::config::Config;
-use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
+use crate::ingest::replay::{ReplaySource, check_intervals};
 use crate::registry::save_bundle;
 use crate::trainer::train;
 use anyhow::Context;
@@ -20,12 +20,9 @@ pub struct TrainArgs {
     pub version: Option<String>,
 }
 
-pub fn run(config: Config, a: TrainArgs) -> anyhow::Result<()> {
-    let opts = ReplayOptions {
-        exchange: config.replay.exchange,
-        symbol_override: a.input.symbol()?,
-        max_bad_rows: config.replay.max_bad_rows,
-    };
+pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
+    a.input.apply(&mut config);
+    let opts = a.input.options(&config)?;
     let data = a.input.paths(&config)?;
     check_intervals(&data, config.features.bar_interval_secs)?;
     let source = ReplaySource::open(&data, &opts)?;

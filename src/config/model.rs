@@ -27,6 +27,8 @@ pub struct ReplayConfig {
     pub exchange: Exchange,
     /// Bad rows tolerated per file before the replay fails.
     pub max_bad_rows: u64,
+    /// JSONL file that receives every skipped row whole (source, line, error, raw text).
+    pub dead_letter: Option<PathBuf>,
 }
 
 impl Default for ReplayConfig {
@@ -35,6 +37,7 @@ impl Default for ReplayConfig {
             data: Vec::new(),
             exchange: Exchange::BinanceFutures,
             max_bad_rows: 100,
+            dead_letter: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! limit turns into [`IngestError::TooManyBadRows`].
 
 use super::IngestError;
+use super::dead_letter::{DeadLetter, DeadLetters};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -59,6 +60,7 @@ pub(crate) struct Tally {
     stats: FileStats,
     limit: u64,
     finished: bool,
+    dead_letters: Option<DeadLetters>,
 }
 
 impl Tally {
@@ -70,7 +72,12 @@ impl Tally {
             },
             limit: max_bad_rows,
             finished: false,
+            dead_letters: None,
         }
+    }
+
+    pub(crate) fn set_dead_letters(&mut self, dl: Option<DeadLetters>) {
+        self.dead_letters = dl;
     }
 
     pub(crate) fn stats(&self) -> &FileStats {
@@ -95,11 +102,30 @@ impl Tally {
         }
     }
 
-    /// Counts a skipped row; fails once the count exceeds the limit.
-    pub(crate) fn bad(&mut self, err: IngestError) -> Result<(), IngestError> {
+    /// Counts a skipped row and dead-letters it whole (`raw`); fails once the count exceeds the
+    /// limit, or when the dead letter cannot be written.
+    pub(crate) fn bad(
+        &mut self,
+        err: IngestError,
+        line: u64,
+        raw: &str,
+    ) -> Result<(), IngestError> {
         self.stats.bad_rows += 1;
+        let message = err.to_string();
+        if let Some(dl) = &self.dead_letters {
+            let source = self.stats.path.display().to_string();
+            let letter = DeadLetter {
+                source: &source,
+                line,
+                error: &message,
+                raw,
+            };
+            dl.send(&letter).map_err(|source| IngestError::DeadLetter {
+                path: self.stats.path.clone(),
+                source,
+            })?;
+        }
         if self.stats.first_bad.len() < LOGGED_BAD_ROWS {
-            let message = err.to_string();
             tracing::warn!(error = %message, "skipping bad row");
             self.stats.first_bad.push(message);
         }

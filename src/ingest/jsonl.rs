@@ -8,6 +8,7 @@
 //! receive order.
 
 use super::IngestError;
+use super::dead_letter::DeadLetters;
 use super::input::{FileStats, Tally, open_input};
 use crate::event::MarketEvent;
 use std::io::BufRead;
@@ -39,6 +40,12 @@ impl JsonlReader {
             tally: Tally::new(path, max_bad_rows),
             done: false,
         })
+    }
+
+    /// Sends every skipped line to `dl` as well.
+    pub fn with_dead_letters(mut self, dl: Option<DeadLetters>) -> Self {
+        self.tally.set_dead_letters(dl);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -108,7 +115,8 @@ impl Iterator for JsonlReader {
                     return Some(Ok(event));
                 }
                 Err(bad) => {
-                    if let Err(e) = self.tally.bad(bad) {
+                    let raw = String::from_utf8_lossy(&self.buf).trim_end().to_string();
+                    if let Err(e) = self.tally.bad(bad, self.line, &raw) {
                         return self.fail(e);
                     }
                 }

@@ -10,6 +10,7 @@
 //! valid row, in file order, plus [`FileStats`]. Malformed rows follow the shared bad-row policy.
 
 use super::IngestError;
+use super::dead_letter::DeadLetters;
 use super::input::{FileStats, Tally, open_input};
 use crate::event::{Bar, Exchange, MarketEvent, Symbol};
 use std::io::BufRead;
@@ -103,6 +104,12 @@ impl KlineCsvReader {
         };
         reader.read_first()?;
         Ok(reader)
+    }
+
+    /// Sends every skipped row to `dl` as well.
+    pub fn with_dead_letters(mut self, dl: Option<DeadLetters>) -> Self {
+        self.tally.set_dead_letters(dl);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -234,10 +241,9 @@ impl Iterator for KlineCsvReader {
             };
             self.tally.row();
             let path = self.path.clone();
-            if let Err(e) = self
-                .tally
-                .bad(IngestError::BadKlineRow { path, line, reason })
-            {
+            let raw = self.record.iter().collect::<Vec<_>>().join(",");
+            let err = IngestError::BadKlineRow { path, line, reason };
+            if let Err(e) = self.tally.bad(err, line, &raw) {
                 return self.fail(e);
             }
         }

@@ -6,9 +6,10 @@
 //! many files and merges their events in event-time order. Paths flow in; a stream of
 //! `Result<MarketEvent, IngestError>` and per-file [`FileStats`] flow out. Every reader streams
 //! (a file is never held in memory whole) and follows one bad-row policy: a malformed row is
-//! counted, logged with `path:line`, skipped, and only becomes an error when the count exceeds the
-//! configured limit.
+//! counted, logged with `path:line`, written whole to the [`dead_letter`] file when one is
+//! configured, skipped, and only becomes an error when the count exceeds the configured limit.
 
+pub mod dead_letter;
 pub mod jsonl;
 pub mod kline_csv;
 pub mod replay;
@@ -83,6 +84,10 @@ pub enum IngestError {
         path = .path.display()
     )]
     NoSymbol { path: PathBuf },
+
+    /// A rejected row could not be written to the dead-letter file (so it would be lost).
+    #[error("{path}: cannot write dead letter: {source}", path = .path.display())]
+    DeadLetter { path: PathBuf, source: io::Error },
 
     /// The file name says another bar interval than the one the engine is configured for.
     #[error(

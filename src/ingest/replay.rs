@@ -11,6 +11,7 @@
 //! row; JSONL files going backwards are counted in `out_of_order`).
 
 use super::IngestError;
+use super::dead_letter::DeadLetters;
 use super::input::{FileStats, lower_file_name};
 use super::jsonl::JsonlReader;
 use super::kline_csv::{KlineCsvReader, interval_secs, parse_file_name};
@@ -28,6 +29,8 @@ pub struct ReplayOptions {
     pub symbol_override: Option<Symbol>,
     /// Malformed rows tolerated per file before reading fails. Default 100.
     pub max_bad_rows: u64,
+    /// Where skipped rows are written whole. Default: nowhere (counted and logged only).
+    pub dead_letters: Option<DeadLetters>,
 }
 
 impl Default for ReplayOptions {
@@ -36,6 +39,7 @@ impl Default for ReplayOptions {
             exchange: Exchange::BinanceFutures,
             symbol_override: None,
             max_bad_rows: 100,
+            dead_letters: None,
         }
     }
 }
@@ -124,12 +128,16 @@ enum FileReader {
 impl FileReader {
     fn open(path: &Path, options: &ReplayOptions) -> Result<Self, IngestError> {
         let limit = options.max_bad_rows;
+        let dl = options.dead_letters.clone();
         match format_of(path) {
             Some(Format::KlineCsv) => {
                 let symbol = options.symbol_override.clone();
-                KlineCsvReader::open(path, options.exchange, symbol, limit).map(Self::Kline)
+                let reader = KlineCsvReader::open(path, options.exchange, symbol, limit)?;
+                Ok(Self::Kline(reader.with_dead_letters(dl)))
             }
-            Some(Format::Jsonl) => JsonlReader::open(path, limit).map(Self::Jsonl),
+            Some(Format::Jsonl) => Ok(Self::Jsonl(
+                JsonlReader::open(path, limit)?.with_dead_letters(dl),
+            )),
             None => Err(IngestError::UnsupportedFile {
                 path: path.to_path_buf(),
             }),
