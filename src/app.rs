@@ -9,19 +9,18 @@
 //! each stage returns its counters, gathered into a [`Summary`].
 #![allow(clippy::disallowed_methods)] // stages stamp when a bar enters and time the model: this is the edge that owns wall time
 
-use crate::batch::MicroBatcher;
 use crate::clock::EmitClock;
 use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
-use crate::infer::{InferError, Stamped, score_batch};
+use crate::infer::{BatchClock, InferError, InferenceStage, Stamped};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, LiveModel, live, load_bundle};
-use crate::signal::{Decision, Signal};
+use crate::registry::{BundleError, live, load_bundle};
+use crate::signal::Signal;
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
-use crate::telemetry::{LatencyRecorder, LatencySummary};
+use crate::telemetry::LatencySummary;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -133,17 +132,6 @@ impl From<&EngineStats> for EngineStatsView {
     }
 }
 
-#[derive(Default)]
-struct InferStats {
-    batches: u64,
-    signals: u64,
-    long: u64,
-    invalid: u64,
-    latency: LatencyRecorder,
-    processing: LatencyRecorder,
-    compute: LatencyRecorder,
-}
-
 /// Runs a replay to completion on the current tokio runtime.
 pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let cfg = &job.config;
@@ -189,15 +177,26 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let src = tokio::task::spawn_blocking(move || source_stage(source, ev_tx, job.speed));
     let feat = tokio::spawn(feature_stage(engine, ev_rx, win_tx));
     let (max_batch, max_wait_us) = (cfg.inference.max_batch, cfg.inference.max_wait_us as i64);
-    let inf = tokio::task::spawn_blocking(move || {
-        inference_stage(live_model, win_rx, sig_tx, max_batch, max_wait_us)
-    });
+    // Unpaced, event time drives the batch deadline (deterministic batches); paced, the wall clock
+    // does, as it will live, so a batch never waits for the next bar to close.
+    let batch_clock = match job.speed {
+        Speed::Max => BatchClock::Event,
+        Speed::Times(_) => BatchClock::Wall,
+    };
+    let stage = InferenceStage {
+        model: live_model,
+        max_batch,
+        max_wait_us,
+        batch_clock,
+        emit_clock: EmitClock::Replay,
+    };
+    let inf = tokio::spawn(stage.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || sink_stage(sink, sig_rx));
 
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
     let src_res = src.await.map_err(joined)?;
     let engine_stats = feat.await.map_err(joined)?;
-    let inf_res = inf.await.map_err(joined)?;
+    let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
     let (files, events) = src_res?;
     let dead_letters = match &job.input.dead_letters {
@@ -284,50 +283,6 @@ async fn feature_stage(
         }
     }
     engine.stats().clone()
-}
-
-/// Batches on event time (µs), so a replay forms the same batches on every run.
-fn inference_stage(
-    live_model: LiveModel,
-    mut rx: mpsc::Receiver<Stamped<Window>>,
-    tx: mpsc::Sender<Vec<Signal>>,
-    max_batch: usize,
-    max_wait_us: i64,
-) -> Result<InferStats, AppError> {
-    let mut batcher = MicroBatcher::new(max_batch, max_wait_us);
-    let mut stats = InferStats::default();
-    let run = |batch: Vec<Stamped<Window>>, stats: &mut InferStats| -> Result<bool, AppError> {
-        let t0 = Instant::now();
-        let signals = score_batch(&live_model, &batch, EmitClock::Replay)?;
-        let forward_us = t0.elapsed().as_micros() as u64;
-        stats.compute.record(forward_us);
-        stats.batches += 1;
-        for (s, w) in signals.iter().zip(&batch) {
-            stats.latency.record(s.latency_us);
-            stats.processing.record(w.feature_us + forward_us);
-            stats.signals += 1;
-            stats.long += u64::from(s.decision == Decision::Long);
-            stats.invalid += u64::from(!s.features_valid);
-        }
-        Ok(tx.blocking_send(signals).is_ok())
-    };
-    while let Some(w) = rx.blocking_recv() {
-        let now = w.item.bar_close_time_ms.saturating_mul(1000);
-        if let Some(b) = batcher.poll(now) {
-            if !run(b, &mut stats)? {
-                return Ok(stats);
-            }
-        }
-        if let Some(b) = batcher.push(w, now) {
-            if !run(b, &mut stats)? {
-                return Ok(stats);
-            }
-        }
-    }
-    if let Some(b) = batcher.flush() {
-        run(b, &mut stats)?;
-    }
-    Ok(stats)
 }
 
 fn sink_stage(

@@ -1,14 +1,20 @@
-//! The inference stage: a micro-batch of windows in, signals out.
+//! The inference stage: windows in, micro-batched, signals out.
 //!
-//! It loads the live bundle once per batch (so every signal of a batch names one model version),
-//! runs `SignalNet::predict` on the batch and turns each row into a [`Signal`]. The stage loop in
-//! `app.rs` owns batching and channels; this file owns the scoring.
+//! [`InferenceStage::run`] is one task: it receives windows, groups them with the
+//! [`MicroBatcher`] (deadline on event time or on the wall clock, see [`BatchClock`]), and scores
+//! each batch on the blocking pool. [`score_batch`] loads the live bundle once per batch (so every
+//! signal of a batch names one model version), runs `SignalNet::predict` and turns each row into a
+//! [`Signal`]. The stage records latency histograms and returns them when its input closes.
+#![allow(clippy::disallowed_methods)] // the stage times the model and, live, batches on the wall clock
 
+use crate::batch::MicroBatcher;
 use crate::clock::EmitClock;
 use crate::features::Window;
 use crate::registry::{LiveModel, LoadedModel};
-use crate::signal::{SCHEMA_VERSION, Signal};
-use std::time::Instant;
+use crate::signal::{Decision, SCHEMA_VERSION, Signal};
+use crate::telemetry::LatencyRecorder;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InferError {
@@ -25,6 +31,8 @@ pub enum InferError {
     Outputs(String, usize, usize),
     #[error("model {0} returned a non-finite output for {1} at {2}")]
     NonFinite(String, String, i64),
+    #[error("the model task failed: {0}")]
+    Task(String),
 }
 
 /// A window, when its bar entered the engine, and how long the feature stage took on that bar.
@@ -112,5 +120,113 @@ fn make_signal(
         features_valid: w.features_valid,
         feature_age_ms: (now_ms - w.bar_close_time_ms).max(0),
         latency_us: entered.elapsed().as_micros() as u64,
+    }
+}
+
+/// Which clock starts and ends a batch's wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchClock {
+    /// Event time (bar close, µs): an unpaced replay batches identically on every run.
+    Event,
+    /// The wall clock: live and paced replay, so a batch never waits for the next bar.
+    Wall,
+}
+
+/// What the stage did, returned when its input closes.
+#[derive(Default)]
+pub struct InferStats {
+    pub batches: u64,
+    pub signals: u64,
+    pub long: u64,
+    pub invalid: u64,
+    /// Bar in → signal out, per window.
+    pub latency: LatencyRecorder,
+    /// Feature work on the window's bar + its batch's forward, per window (no queueing).
+    pub processing: LatencyRecorder,
+    /// Model forward, per batch.
+    pub compute: LatencyRecorder,
+}
+
+pub struct InferenceStage {
+    pub model: LiveModel,
+    pub max_batch: usize,
+    pub max_wait_us: i64,
+    pub batch_clock: BatchClock,
+    pub emit_clock: EmitClock,
+}
+
+impl InferenceStage {
+    /// Runs until `rx` closes (then flushes its partial batch) or `tx` closes.
+    pub async fn run(
+        self,
+        mut rx: mpsc::Receiver<Stamped<Window>>,
+        tx: mpsc::Sender<Vec<Signal>>,
+    ) -> Result<InferStats, InferError> {
+        let mut batcher = MicroBatcher::new(self.max_batch, self.max_wait_us);
+        let mut stats = InferStats::default();
+        let started = Instant::now();
+        let wall_us = || started.elapsed().as_micros() as i64;
+        loop {
+            let next = match (self.batch_clock, batcher.deadline()) {
+                (BatchClock::Wall, Some(due)) => {
+                    let wait = Duration::from_micros(due.saturating_sub(wall_us()).max(0) as u64);
+                    match tokio::time::timeout(wait, rx.recv()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            if let Some(b) = batcher.poll(wall_us()) {
+                                self.score(b, &mut stats, &tx).await?;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                _ => rx.recv().await,
+            };
+            let Some(w) = next else { break };
+            let now = match self.batch_clock {
+                BatchClock::Event => w.item.bar_close_time_ms.saturating_mul(1000),
+                BatchClock::Wall => wall_us(),
+            };
+            for batch in [batcher.poll(now), batcher.push(w, now)]
+                .into_iter()
+                .flatten()
+            {
+                if !self.score(batch, &mut stats, &tx).await? {
+                    return Ok(stats);
+                }
+            }
+        }
+        if let Some(b) = batcher.flush() {
+            self.score(b, &mut stats, &tx).await?;
+        }
+        Ok(stats)
+    }
+
+    /// Scores one batch on the blocking pool and sends its signals; false when `tx` is closed.
+    async fn score(
+        &self,
+        batch: Vec<Stamped<Window>>,
+        stats: &mut InferStats,
+        tx: &mpsc::Sender<Vec<Signal>>,
+    ) -> Result<bool, InferError> {
+        let (model, clock) = (self.model.clone(), self.emit_clock);
+        let (batch, signals, forward_us) = tokio::task::spawn_blocking(move || {
+            let t0 = Instant::now();
+            let signals = score_batch(&model, &batch, clock);
+            (batch, signals, t0.elapsed().as_micros() as u64)
+        })
+        .await
+        .map_err(|e| InferError::Task(e.to_string()))?;
+        let signals = signals?;
+        stats.compute.record(forward_us);
+        stats.batches += 1;
+        for (s, w) in signals.iter().zip(&batch) {
+            stats.latency.record(s.latency_us);
+            stats.processing.record(w.feature_us + forward_us);
+            stats.signals += 1;
+            stats.long += u64::from(s.decision == Decision::Long);
+            stats.invalid += u64::from(!s.features_valid);
+        }
+        Ok(tx.send(signals).await.is_ok())
     }
 }
