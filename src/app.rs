@@ -16,7 +16,7 @@ use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
 use crate::infer::{BatchClock, InferError, InferenceStage, Stamped};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, live, load_bundle};
+use crate::registry::{BundleError, LoadedModel, live, load_bundle};
 use crate::signal::Signal;
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
@@ -132,12 +132,10 @@ impl From<&EngineStats> for EngineStatsView {
     }
 }
 
-/// Runs a replay to completion on the current tokio runtime.
-pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
+/// Loads the bundle and checks it against the config: feature spec, window length, bar interval.
+fn load_checked_model(job: &ReplayJob, spec: &FeatureSpec) -> Result<LoadedModel, AppError> {
     let cfg = &job.config;
-    let spec =
-        FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
-    let mut model = load_bundle(&job.model_dir, &spec).map_err(|e| match e {
+    let mut model = load_bundle(&job.model_dir, spec).map_err(|e| match e {
         BundleError::SpecMismatch { .. } => {
             AppError::Config(format!("{e} (features.names in {})", job.config_name))
         }
@@ -159,6 +157,15 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     if let Some(t) = cfg.model.threshold {
         model.threshold = t;
     }
+    Ok(model)
+}
+
+/// Runs a replay to completion on the current tokio runtime.
+pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
+    let cfg = &job.config;
+    let spec =
+        FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
+    let model = load_checked_model(&job, &spec)?;
     let scaler = Arc::new(model.scaler.clone());
     let version = model.manifest.version.clone();
     let live_model = live(model);
