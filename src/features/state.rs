@@ -116,3 +116,68 @@ impl SymbolState {
         self.computer.lookback()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(minute: i64, close: f64) -> Bar {
+        Bar {
+            open_time_ms: minute * 60_000,
+            close_time_ms: minute * 60_000 + 59_999,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 1.0,
+            quote_volume: close,
+            trades: 1,
+            taker_buy_volume: 0.5,
+            closed: true,
+        }
+    }
+
+    fn warm() -> SymbolState {
+        let spec = FeatureSpec::new(&["log_return_1", "taker_buy_ratio"]).unwrap();
+        let mut s = SymbolState::new(&spec, 60_000);
+        assert_eq!(s.on_bar(&bar(0, 10.0)).0, BarOutcome::Warming);
+        assert!(matches!(s.on_bar(&bar(1, 11.0)).0, BarOutcome::Row(_)));
+        assert_eq!(s.phase(), Phase::Ready);
+        s
+    }
+
+    #[test]
+    fn gap_resets_to_warming_and_is_counted() {
+        let mut s = warm();
+        let (out, after_gap) = s.on_bar(&bar(5, 12.0));
+        assert_eq!((out, after_gap), (BarOutcome::Warming, true));
+        assert_eq!((s.phase(), s.gaps), (Phase::Warming, 1));
+        assert!(matches!(
+            s.on_bar(&bar(6, 12.0)),
+            (BarOutcome::Row(_), false)
+        ));
+    }
+
+    #[test]
+    fn late_wrong_interval_open_and_invalid_bars_are_rejected_without_state_change() {
+        let mut s = warm();
+        let reject = |r| (BarOutcome::Rejected(r), false);
+        assert_eq!(s.on_bar(&bar(1, 11.0)), reject(RejectReason::OutOfOrder));
+        let mut five = bar(2, 11.0);
+        five.close_time_ms += 240_000;
+        assert_eq!(s.on_bar(&five), reject(RejectReason::WrongInterval));
+        let mut open = bar(2, 11.0);
+        open.closed = false;
+        assert_eq!(s.on_bar(&open), reject(RejectReason::NotClosed));
+        assert_eq!(s.on_bar(&bar(2, 0.0)), reject(RejectReason::InvalidValues));
+        let mut huge = bar(2, 11.0);
+        huge.open_time_ms = i64::MIN;
+        assert_eq!(s.on_bar(&huge), reject(RejectReason::WrongInterval));
+        // None of that moved the state: the next real bar continues the segment.
+        assert!(matches!(
+            s.on_bar(&bar(2, 11.0)),
+            (BarOutcome::Row(_), false)
+        ));
+        assert_eq!(s.gaps, 0);
+    }
+}
