@@ -16,7 +16,7 @@ use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
 use crate::infer::{BatchClock, InferError, InferenceStage, Stamped};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, LoadedModel, live, load_bundle};
+use crate::registry::{BundleError, LiveModel, LoadedModel, live, load_bundle};
 use crate::signal::Signal;
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
@@ -183,21 +183,7 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let started = Instant::now();
     let src = tokio::task::spawn_blocking(move || source_stage(source, ev_tx, job.speed));
     let feat = tokio::spawn(feature_stage(engine, ev_rx, win_tx));
-    let (max_batch, max_wait_us) = (cfg.inference.max_batch, cfg.inference.max_wait_us as i64);
-    // Unpaced, event time drives the batch deadline (deterministic batches); paced, the wall clock
-    // does, as it will live, so a batch never waits for the next bar to close.
-    let batch_clock = match job.speed {
-        Speed::Max => BatchClock::Event,
-        Speed::Times(_) => BatchClock::Wall,
-    };
-    let stage = InferenceStage {
-        model: live_model,
-        max_batch,
-        max_wait_us,
-        batch_clock,
-        emit_clock: EmitClock::Replay,
-    };
-    let inf = tokio::spawn(stage.run(win_rx, sig_tx));
+    let inf = tokio::spawn(inference_stage(cfg, job.speed, live_model).run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || sink_stage(sink, sig_rx));
 
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
@@ -206,13 +192,13 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
     let (files, events) = src_res?;
-    let dead_letters = match &job.input.dead_letters {
-        Some(dl) => Some(
-            dl.flush()
-                .map_err(|e| AppError::Stage(format!("dead letters: {e}")))?,
-        ),
-        None => None,
-    };
+    let flushed = job
+        .input
+        .dead_letters
+        .as_ref()
+        .map(|dl| dl.flush())
+        .transpose();
+    let dead_letters = flushed.map_err(|e| AppError::Stage(format!("dead letters: {e}")))?;
     let stats = inf_res?;
     snk_res?;
     if engine_stats.bars == 0 && engine_stats.rejected_wrong_interval > 0 {
@@ -243,6 +229,21 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         out: job.out,
         dead_letters,
     })
+}
+
+/// The inference stage for a replay. Unpaced, event time drives the batch deadline (deterministic
+/// batches); paced, the wall clock does, as it will live, so a batch never waits for the next bar.
+fn inference_stage(cfg: &Config, speed: Speed, model: LiveModel) -> InferenceStage {
+    InferenceStage {
+        model,
+        max_batch: cfg.inference.max_batch,
+        max_wait_us: cfg.inference.max_wait_us as i64,
+        batch_clock: match speed {
+            Speed::Max => BatchClock::Event,
+            Speed::Times(_) => BatchClock::Wall,
+        },
+        emit_clock: EmitClock::Replay,
+    }
 }
 
 /// Reads the files in event-time order; paces them when `speed` asks.
