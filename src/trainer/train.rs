@@ -103,6 +103,7 @@ pub fn train(
         fit(&net_cfg, tc, &ds, &train_idx, &val_idx, &dev, &mut on_epoch)
     })
     .map_err(|e| TrainError::Config(format!("training thread: {e}")))??;
+    // No threshold tuning yet: with class-balanced weights, 0.5 is the neutral cut.
     let threshold = 0.5;
     let metrics = evaluate(&net, &ds, &split.test, &train_idx, threshold, &dev);
     let info = TrainingInfo {
@@ -117,22 +118,7 @@ pub fn train(
         seed: tc.seed,
         config: tc.clone(),
     };
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        version: String::new(),
-        parent: None,
-        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        feature_spec: spec.names().to_vec(),
-        feature_spec_hash: spec.hash(),
-        seq_len: t,
-        bar_interval_secs: cfg.features.bar_interval_secs,
-        net: net_cfg,
-        labels: cfg.labels.clone(),
-        threshold,
-        training: info,
-        metrics,
-        weights_sha256: String::new(),
-    };
+    let manifest = new_manifest(cfg, &spec, net_cfg, threshold, info, metrics);
     Ok(TrainOutcome {
         manifest,
         scaler,
@@ -208,6 +194,33 @@ fn loss<B: Backend>(
         .init()
         .forward(pred, r, Reduction::Mean);
     bce + huber.mul_scalar(return_weight)
+}
+
+/// A manifest for a freshly trained model; `save_bundle` fills in the weights' hash and version.
+fn new_manifest(
+    cfg: &Config,
+    spec: &FeatureSpec,
+    net: SignalNetConfig,
+    threshold: f64,
+    training: TrainingInfo,
+    metrics: MetricsReport,
+) -> Manifest {
+    Manifest {
+        format: MANIFEST_FORMAT,
+        version: String::new(),
+        parent: None,
+        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        feature_spec: spec.names().to_vec(),
+        feature_spec_hash: spec.hash(),
+        seq_len: cfg.features.seq_len,
+        bar_interval_secs: cfg.features.bar_interval_secs,
+        net,
+        labels: cfg.labels.clone(),
+        threshold,
+        training,
+        metrics,
+        weights_sha256: String::new(),
+    }
 }
 
 fn check_sizes(
