@@ -79,8 +79,8 @@ pub struct ReplayJob {
     pub speed: Speed,
 }
 
-/// What a replay did, printed by the CLI.
-#[derive(Clone, Debug)]
+/// What a replay did, printed by the CLI (and written as JSON by `--summary-json`).
+#[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub model_version: String,
     pub files: Vec<FileStats>,

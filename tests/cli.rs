@@ -75,14 +75,23 @@ fn replay_counts_bad_rows_and_fails_on_unknown_layout() {
     assert_eq!(letter["line"], 701);
     assert_eq!(letter["raw"], rows[700].as_str());
     assert!(stdout.contains("dead letters: 1 rows"), "{stdout}");
+    // The summary for scripts says the same as the one for people.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["files"][0]["bad_rows"], 1);
+    assert_eq!(summary["dead_letters"][1], 1);
+    assert!(summary["latency"]["p999_us"].as_u64().unwrap() > 0);
     assert!(
         stdout.contains("windows/s") && stdout.contains("p99.9"),
         "{stdout}"
     );
     let schema = schema("signal.schema.json");
-    for line in std::fs::read_to_string(&out).unwrap().lines() {
+    let text = std::fs::read_to_string(&out).unwrap();
+    for line in text.lines() {
         assert_valid(&schema, &serde_json::from_str(line).unwrap());
     }
+    assert_eq!(summary["signals"], text.lines().count());
 
     let odd = tmp.path().join("XUSDT-1m-2026-02.csv");
     std::fs::write(&odd, "1,2,3\n4,5,6\n").unwrap();
@@ -165,6 +174,8 @@ fn replay_tiny(
         .arg(dir.join("bundle"))
         .arg("--dead-letter")
         .arg(dir.join("dead.jsonl"))
+        .arg("--summary-json")
+        .arg(dir.join("summary.json"))
         .arg("--data")
         .arg(data)
         .arg("--out")

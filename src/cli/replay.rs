@@ -4,7 +4,7 @@ use crate::app::{ReplayJob, Speed, Summary, run_replay};
 use crate::config::Config;
 use anyhow::{Context, bail};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -19,6 +19,9 @@ pub struct ReplayArgs {
     /// `max`, or N for N× the data's real-time pace.
     #[arg(long, default_value = "max")]
     pub speed: Speed,
+    /// Also write the summary (counts, latency percentiles, windows/s) as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
 }
 
 pub fn run(mut config: Config, config_name: String, a: ReplayArgs) -> anyhow::Result<()> {
@@ -32,7 +35,7 @@ pub fn run(mut config: Config, config_name: String, a: ReplayArgs) -> anyhow::Re
         out: Some(a.out),
         speed: a.speed,
     };
-    execute(job)
+    execute(job, a.summary_json.as_deref())
 }
 
 /// `run`: the config names the data, the model and the output.
@@ -49,13 +52,19 @@ pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()>
         config,
         config_name,
     };
-    execute(job)
+    execute(job, None)
 }
 
-fn execute(job: ReplayJob) -> anyhow::Result<()> {
+fn execute(job: ReplayJob, summary_json: Option<&Path>) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     let summary = rt.block_on(run_replay(job)).context("replay failed")?;
     print_summary(&summary);
+    if let Some(p) = summary_json {
+        let text =
+            serde_json::to_string_pretty(&summary).context("failed to encode the summary")?;
+        std::fs::write(p, text + "\n")
+            .with_context(|| format!("{}: cannot write the summary", p.display()))?;
+    }
     Ok(())
 }
 

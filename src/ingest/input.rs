@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub(crate) const LOGGED_BAD_ROWS: usize = 5;
 
 /// What reading one file produced, for the end-of-run report.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FileStats {
     pub path: PathBuf,
     /// Data rows (JSONL: non-blank lines) read, good and bad; a header row is not counted.
