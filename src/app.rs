@@ -191,14 +191,9 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let engine_stats = feat.await.map_err(joined)?;
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
+    // Dead letters first: they matter most when the source failed on too many bad rows.
+    let dead_letters = flush_dead_letters(&job.input)?;
     let (files, events) = src_res?;
-    let flushed = job
-        .input
-        .dead_letters
-        .as_ref()
-        .map(|dl| dl.flush())
-        .transpose();
-    let dead_letters = flushed.map_err(|e| AppError::Stage(format!("dead letters: {e}")))?;
     let stats = inf_res?;
     snk_res?;
     if engine_stats.bars == 0 && engine_stats.rejected_wrong_interval > 0 {
@@ -246,6 +241,19 @@ fn inference_stage(cfg: &Config, speed: Speed, model: LiveModel) -> InferenceSta
     }
 }
 
+/// Flushes the dead-letter file, if any; returns it and how many rows it holds.
+pub fn flush_dead_letters(input: &ReplayOptions) -> Result<Option<(PathBuf, u64)>, AppError> {
+    let Some(dl) = &input.dead_letters else {
+        return Ok(None);
+    };
+    dl.flush().map(Some).map_err(|e| {
+        AppError::Stage(format!(
+            "{}: cannot write dead letters: {e}",
+            dl.path().display()
+        ))
+    })
+}
+
 /// Reads the files in event-time order; paces them when `speed` asks.
 fn source_stage(
     mut source: ReplaySource,
@@ -259,8 +267,12 @@ fn source_stage(
             let t0 = *first_ts.get_or_insert(ev.ts_event_ns);
             let ahead_ns = ev.ts_event_ns.saturating_sub(t0).max(0) as f64;
             let due = Duration::from_secs_f64((ahead_ns / x / 1e9).min(1e9));
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
+            // Short naps, so a failed downstream is noticed during long waits.
+            while let Some(wait) = due.checked_sub(started.elapsed()) {
+                if tx.is_closed() {
+                    break;
+                }
+                std::thread::sleep(wait.min(Duration::from_millis(100)));
             }
         }
         n += 1;

@@ -118,7 +118,7 @@ fn make_signal(
         threshold: model.threshold,
         decision: Signal::decide(p, model.threshold),
         features_valid: w.features_valid,
-        feature_age_ms: (now_ms - w.bar_close_time_ms).max(0),
+        feature_age_ms: now_ms.saturating_sub(w.bar_close_time_ms).max(0),
         latency_us: entered.elapsed().as_micros() as u64,
     }
 }
@@ -164,17 +164,27 @@ impl InferenceStage {
     ) -> Result<InferStats, InferError> {
         let mut batcher = MicroBatcher::new(self.max_batch, self.max_wait_us);
         let mut stats = InferStats::default();
-        let started = Instant::now();
+        // tokio's clock, so the deadline and the timer agree (also under a paused test clock).
+        // The timer has 1 ms granularity: a wall-clock batch may wait up to ~1 ms past max_wait_us.
+        let started = tokio::time::Instant::now();
         let wall_us = || started.elapsed().as_micros() as i64;
         loop {
             let next = match (self.batch_clock, batcher.deadline()) {
                 (BatchClock::Wall, Some(due)) => {
-                    let wait = Duration::from_micros(due.saturating_sub(wall_us()).max(0) as u64);
-                    match tokio::time::timeout(wait, rx.recv()).await {
-                        Ok(next) => next,
-                        Err(_) => {
+                    let now = wall_us();
+                    let timed_out = if due <= now {
+                        None
+                    } else {
+                        let wait = Duration::from_micros((due - now) as u64);
+                        tokio::time::timeout(wait, rx.recv()).await.ok()
+                    };
+                    match timed_out {
+                        Some(next) => next,
+                        None => {
                             if let Some(b) = batcher.poll(wall_us()) {
-                                self.score(b, &mut stats, &tx).await?;
+                                if !self.score(b, &mut stats, &tx).await? {
+                                    return Ok(stats);
+                                }
                             }
                             continue;
                         }

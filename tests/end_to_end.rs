@@ -180,3 +180,102 @@ fn jsonl_and_kline_csv_replays_agree() {
     let lb: Vec<_> = lines(&b).into_iter().map(strip).collect();
     assert_eq!(la, lb);
 }
+
+/// Windows from the demo file, scaled by `bundle`'s scaler, as the engine emits them.
+fn demo_windows(
+    cfg: &signal_engine::config::Config,
+    bundle: &std::path::Path,
+) -> Vec<signal_engine::features::Window> {
+    let spec = FeatureSpec::new(&cfg.features.names).unwrap();
+    let model = load_bundle(bundle, &spec).unwrap();
+    let mut engine = signal_engine::features::FeatureEngine::new(
+        spec,
+        std::sync::Arc::new(model.scaler.clone()),
+        cfg.features.seq_len,
+        cfg.interval_ms(),
+    );
+    read_events(&[fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")])
+        .iter()
+        .filter_map(|e| engine.on_event(e))
+        .collect()
+}
+
+fn stage(
+    bundle: &std::path::Path,
+    cfg: &signal_engine::config::Config,
+    clock: signal_engine::infer::BatchClock,
+) -> signal_engine::infer::InferenceStage {
+    let spec = FeatureSpec::new(&cfg.features.names).unwrap();
+    signal_engine::infer::InferenceStage {
+        model: signal_engine::registry::live(load_bundle(bundle, &spec).unwrap()),
+        max_batch: 4,
+        max_wait_us: 2_000,
+        batch_clock: clock,
+        emit_clock: signal_engine::clock::EmitClock::Replay,
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // the stage measures latency from this wall-clock stamp
+fn stamped(
+    w: signal_engine::features::Window,
+) -> signal_engine::infer::Stamped<signal_engine::features::Window> {
+    signal_engine::infer::Stamped {
+        item: w,
+        entered: std::time::Instant::now(),
+        feature_us: 1,
+    }
+}
+
+/// Every window becomes a signal: full batches leave at once, the partial one when input ends.
+#[tokio::test]
+async fn inference_stage_flushes_its_partial_batch_at_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    let bundle = tmp.path().join("bundle");
+    train_tiny_bundle(&cfg, &bundle);
+    let windows: Vec<_> = demo_windows(&cfg, &bundle).into_iter().take(10).collect();
+    let (wtx, wrx) = tokio::sync::mpsc::channel(16);
+    let (stx, mut srx) = tokio::sync::mpsc::channel(16);
+    let run =
+        tokio::spawn(stage(&bundle, &cfg, signal_engine::infer::BatchClock::Event).run(wrx, stx));
+    // Ten windows that closed at the same instant (ten symbols at one bar close).
+    let t = windows[0].bar_close_time_ms;
+    for mut w in windows {
+        w.bar_close_time_ms = t;
+        wtx.send(stamped(w)).await.unwrap();
+    }
+    drop(wtx);
+    let stats = run.await.unwrap().unwrap();
+    let mut sizes = Vec::new();
+    while let Some(batch) = srx.recv().await {
+        sizes.push(batch.len());
+    }
+    // max_batch 4: two full batches at once, the partial one when the input closes.
+    assert_eq!(sizes, vec![4, 4, 2]);
+    assert_eq!(stats.signals, 10);
+}
+
+/// Paced/live: when the signal consumer is gone, the stage stops at its next batch instead of
+/// scoring (and throwing away) the rest of the input.
+#[tokio::test]
+async fn wall_clock_stage_stops_when_its_output_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    let bundle = tmp.path().join("bundle");
+    train_tiny_bundle(&cfg, &bundle);
+    let windows = demo_windows(&cfg, &bundle);
+    let (wtx, wrx) = tokio::sync::mpsc::channel(4);
+    let (stx, srx) = tokio::sync::mpsc::channel(4);
+    drop(srx);
+    let run =
+        tokio::spawn(stage(&bundle, &cfg, signal_engine::infer::BatchClock::Wall).run(wrx, stx));
+    // One window, then silence: only the deadline timer can send the batch.
+    wtx.send(stamped(windows[0].clone())).await.unwrap();
+    let stats = tokio::time::timeout(std::time::Duration::from_secs(20), run)
+        .await
+        .expect("the stage kept running with nowhere to send signals")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.batches, 1);
+    drop(wtx);
+}

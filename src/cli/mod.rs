@@ -65,7 +65,8 @@ pub struct DataArgs {
     /// (default: the config's replay.data).
     #[arg(long, num_args = 1..)]
     pub data: Vec<PathBuf>,
-    /// Symbol for kline CSV files whose names do not say it.
+    /// Symbol for the kline CSV files, instead of the one in their names (for one symbol's files,
+    /// or files not named SYMBOL-1m-YYYY-MM.csv).
     #[arg(long)]
     pub symbol: Option<String>,
     /// JSONL file for rows that cannot be read (default: the config's replay.dead_letter).

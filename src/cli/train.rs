@@ -27,7 +27,11 @@ pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
     check_intervals(&data, config.features.bar_interval_secs)?;
     let source = ReplaySource::open(&data, &opts)?;
     let files: Vec<String> = source.files().iter().map(|p| super::display(p)).collect();
-    let events = source.collect::<Result<Vec<_>, _>>()?;
+    let events = source.collect::<Result<Vec<_>, _>>();
+    if let Some((path, n)) = crate::app::flush_dead_letters(&opts)?.filter(|(_, n)| *n > 0) {
+        eprintln!("train: {n} unreadable rows written to {}", path.display());
+    }
+    let events = events?;
     eprintln!("train: {} events from {} files", events.len(), files.len());
     let mut outcome = train::train(&config, events, files, |e| {
         eprintln!(

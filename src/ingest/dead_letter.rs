@@ -72,6 +72,15 @@ impl DeadLetters {
         Ok(())
     }
 
+    /// The dead-letter file.
+    pub fn path(&self) -> PathBuf {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .path
+            .clone()
+    }
+
     /// Flushes; returns the file and how many letters it holds.
     pub fn flush(&self) -> std::io::Result<(PathBuf, u64)> {
         let mut inner = self.0.lock().unwrap_or_else(|p| p.into_inner());

@@ -122,6 +122,7 @@ impl Tally {
             };
             dl.send(&letter).map_err(|source| IngestError::DeadLetter {
                 path: self.stats.path.clone(),
+                dead_letters: dl.path(),
                 source,
             })?;
         }

@@ -365,8 +365,6 @@ fn parse_volume(s: &str, name: &str) -> Result<f64, String> {
     }
 }
 
-/// Symbol and interval from a data.binance.vision file name,
-/// `SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]`; `None` when the name does not follow it.
 /// Seconds in a data.binance.vision interval name (`1s`, `1m`, `15m`, `4h`, `1d`, `1w`); `None`
 /// for calendar intervals (`1mo`) and anything else.
 pub fn interval_secs(interval: &str) -> Option<u64> {
@@ -383,6 +381,8 @@ pub fn interval_secs(interval: &str) -> Option<u64> {
     n.checked_mul(unit)
 }
 
+/// Symbol and interval from a data.binance.vision file name,
+/// `SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]`; `None` when the name does not follow it.
 pub fn parse_file_name(path: &Path) -> Option<(Symbol, String)> {
     let name = path.file_name()?.to_str()?;
     let name = name.strip_suffix(".gz").unwrap_or(name);

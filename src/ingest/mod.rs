@@ -86,8 +86,16 @@ pub enum IngestError {
     NoSymbol { path: PathBuf },
 
     /// A rejected row could not be written to the dead-letter file (so it would be lost).
-    #[error("{path}: cannot write dead letter: {source}", path = .path.display())]
-    DeadLetter { path: PathBuf, source: io::Error },
+    #[error(
+        "{path}: cannot write a dead letter to {dead_letters}: {source}",
+        path = .path.display(),
+        dead_letters = .dead_letters.display()
+    )]
+    DeadLetter {
+        path: PathBuf,
+        dead_letters: PathBuf,
+        source: io::Error,
+    },
 
     /// The file name says another bar interval than the one the engine is configured for.
     #[error(
