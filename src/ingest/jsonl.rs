@@ -11,7 +11,7 @@ use super::IngestError;
 use super::dead_letter::DeadLetters;
 use super::input::{FileStats, Tally, open_input};
 use crate::event::MarketEvent;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Streaming reader of one JSONL file; an iterator of events.
@@ -23,6 +23,8 @@ pub struct JsonlReader {
     input: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
     line: u64,
+    /// The current line was longer than `MAX_LINE_BYTES`; `buf` holds its start.
+    overlong: bool,
     last_ts_ns: Option<i64>,
     tally: Tally,
     done: bool,
@@ -36,6 +38,7 @@ impl JsonlReader {
             input: open_input(path)?,
             buf: Vec::new(),
             line: 0,
+            overlong: false,
             last_ts_ns: None,
             tally: Tally::new(path, max_bad_rows),
             done: false,
@@ -56,22 +59,44 @@ impl JsonlReader {
         self.tally.stats()
     }
 
-    /// Reads the next line into `buf`; `Ok(false)` at the end of the file.
+    /// Reads the next line into `buf` (at most `MAX_LINE_BYTES`; the rest of a longer line is
+    /// skipped and the line marked overlong); `Ok(false)` at the end of the file.
     fn read_line(&mut self) -> Result<bool, IngestError> {
         self.buf.clear();
         self.line += 1;
-        match self.input.read_until(b'\n', &mut self.buf) {
-            Ok(0) => Ok(false),
-            Ok(_) => Ok(true),
-            Err(source) => Err(IngestError::Read {
+        self.overlong = false;
+        let err = |source| IngestError::Read {
+            path: self.path.clone(),
+            line: self.line,
+            source,
+        };
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        let n = (&mut self.input)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(err)?;
+        if self.buf.len() > MAX_LINE_BYTES && self.buf.last() != Some(&b'\n') {
+            self.overlong = true;
+            self.buf.truncate(MAX_LINE_BYTES);
+            skip_line(&mut self.input).map_err(|source| IngestError::Read {
                 path: self.path.clone(),
                 line: self.line,
                 source,
-            }),
+            })?;
         }
+        Ok(n > 0)
     }
 
     fn parse_line(&mut self) -> Result<MarketEvent, IngestError> {
+        if self.overlong {
+            return Err(IngestError::BadJsonLine {
+                path: self.path.clone(),
+                line: self.line,
+                reason: format!(
+                    "line longer than {MAX_LINE_BYTES} bytes (dead-lettered truncated)"
+                ),
+            });
+        }
         serde_json::from_slice::<MarketEvent>(&self.buf).map_err(|e| IngestError::BadJsonLine {
             path: self.path.clone(),
             line: self.line,
@@ -91,6 +116,30 @@ impl JsonlReader {
         self.done = true;
         self.tally.finish();
         Some(Err(err))
+    }
+}
+
+/// A MarketEvent line is a few hundred bytes; anything past this is not one, and a file without
+/// newlines must not be read into memory whole.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Consumes input up to and including the next newline (or to the end).
+fn skip_line(input: &mut dyn BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                input.consume(n);
+            }
+        }
     }
 }
 
@@ -195,6 +244,32 @@ mod tests {
         assert_eq!(read, events);
         assert_eq!((stats.rows_read, stats.events, stats.bad_rows), (3, 3, 0));
         assert_eq!(read_all(&gz, 0).0, events);
+    }
+
+    #[test]
+    fn an_overlong_line_is_a_bad_row_and_the_next_line_still_reads() {
+        let long = "x".repeat(MAX_LINE_BYTES * 2 + 17);
+        let text = [json(&bar_event(0)), long, json(&bar_event(1))].join("\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let dl = crate::ingest::dead_letter::DeadLetters::create(&dir.path().join("dl")).unwrap();
+        let mut reader = JsonlReader::open(&path, 5)
+            .unwrap()
+            .with_dead_letters(Some(dl.clone()));
+        let events: Vec<_> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(events, vec![bar_event(0), bar_event(1)]);
+        assert_eq!(reader.stats().bad_rows, 1);
+        assert!(reader.stats().first_bad[0].contains(":2: bad JSONL event: line longer than"));
+        assert_eq!(dl.flush().unwrap().1, 1);
+        let text = std::fs::read_to_string(dir.path().join("dl")).unwrap();
+        let letter: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(letter["line"], 2);
+        assert_eq!(
+            letter["raw"].as_str().unwrap().len(),
+            MAX_LINE_BYTES,
+            "kept, truncated"
+        );
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct KlineCsvReader {
     interval: Option<String>,
     csv: csv::Reader<Box<dyn BufRead + Send>>,
     record: csv::StringRecord,
+    /// A row that was not UTF-8, decoded lossily, for its dead letter.
+    bad_raw: Option<String>,
     /// The first record was data, read while detecting the header, and is not yet consumed.
     pending: bool,
     last_open_ms: Option<i64>,
@@ -97,6 +99,7 @@ impl KlineCsvReader {
             interval,
             csv,
             record: csv::StringRecord::new(),
+            bad_raw: None,
             pending: false,
             last_open_ms: None,
             tally: Tally::new(path, max_bad_rows),
@@ -170,8 +173,26 @@ impl KlineCsvReader {
         if std::mem::take(&mut self.pending) {
             return Ok(Step::Row(record_line(&self.record)));
         }
-        match self.csv.read_record(&mut self.record) {
-            Ok(true) => Ok(Step::Row(record_line(&self.record))),
+        // Bytes first, so a row that is not UTF-8 still reaches its dead letter (lossily decoded).
+        let mut bytes = csv::ByteRecord::new();
+        match self.csv.read_byte_record(&mut bytes) {
+            Ok(true) => {
+                let line = bytes.position().map_or(0, csv::Position::line);
+                match csv::StringRecord::from_byte_record(bytes) {
+                    Ok(record) => {
+                        self.record = record;
+                        Ok(Step::Row(line))
+                    }
+                    Err(e) => {
+                        let reason = format!("invalid UTF-8: {}", e.utf8_error());
+                        let fields = e.into_byte_record();
+                        let raw: Vec<_> = fields.iter().map(String::from_utf8_lossy).collect();
+                        self.bad_raw = Some(raw.join(","));
+                        self.record.clear();
+                        Ok(Step::Bad(line, reason))
+                    }
+                }
+            }
             Ok(false) => Ok(Step::End),
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
@@ -241,7 +262,8 @@ impl Iterator for KlineCsvReader {
             };
             self.tally.row();
             let path = self.path.clone();
-            let raw = self.record.iter().collect::<Vec<_>>().join(",");
+            let raw = (self.bad_raw.take())
+                .unwrap_or_else(|| self.record.iter().collect::<Vec<_>>().join(","));
             let err = IngestError::BadKlineRow { path, line, reason };
             if let Err(e) = self.tally.bad(err, line, &raw) {
                 return self.fail(e);
@@ -385,8 +407,14 @@ pub fn interval_secs(interval: &str) -> Option<u64> {
 /// `SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]`; `None` when the name does not follow it.
 pub fn parse_file_name(path: &Path) -> Option<(Symbol, String)> {
     let name = path.file_name()?.to_str()?;
-    let name = name.strip_suffix(".gz").unwrap_or(name);
-    let stem = name.strip_suffix(".csv")?;
+    // Extensions in any case, as the replay source accepts them (`.CSV.GZ`).
+    let lower = name.to_ascii_lowercase();
+    let stem_len = lower
+        .strip_suffix(".gz")
+        .unwrap_or(&lower)
+        .strip_suffix(".csv")?
+        .len();
+    let stem = &name[..stem_len];
     let parts: Vec<&str> = stem.split('-').collect();
     let (symbol, interval, date) = match parts.as_slice() {
         [symbol, interval, date @ ..] if date.len() == 2 || date.len() == 3 => {

@@ -120,6 +120,7 @@ fn symbol_and_interval_from_file_name() {
         ok("LINKUSDT", "1m")
     );
     assert_eq!(parse("BTCUSDT-15m-2025-01-03.csv"), ok("BTCUSDT", "15m"));
+    assert_eq!(parse("BTCUSDT-1m-2025-01.CSV.GZ"), ok("BTCUSDT", "1m"));
     assert_eq!(parse("btcusd_perp-1h-2024-01.csv"), ok("BTCUSD_PERP", "1h"));
     for bad in [
         "LINKUSDT.csv",
@@ -325,4 +326,30 @@ fn corrupt_first_row_of_headerless_file_is_a_bad_row() {
         "{:?}",
         stats.first_bad
     );
+}
+
+#[test]
+fn rows_that_are_not_utf8_reach_the_dead_letter_file_whole() {
+    let rows = dot_rows();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("DOTUSDT-1m-2026-02.csv");
+    let mut bytes = format!("{HEADER_LINE}\n{}\n", rows[0]).into_bytes();
+    bytes.extend_from_slice(b"1769904060000,1.\xff5,2,1,1.5,10,1769904119999,15,3,5,7.5,0\n");
+    bytes.extend_from_slice(format!("{}\n", rows[2]).as_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    let dl_path = dir.path().join("dead.jsonl");
+    let dl = crate::ingest::dead_letter::DeadLetters::create(&dl_path).unwrap();
+    let mut reader = open(&path, 100).with_dead_letters(Some(dl.clone()));
+    let events = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(reader.stats().bad_rows, 1);
+    assert_eq!(dl.flush().unwrap().1, 1);
+    let letter: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&dl_path).unwrap().trim()).unwrap();
+    assert_eq!(letter["line"], 3);
+    assert_eq!(
+        letter["raw"],
+        "1769904060000,1.\u{fffd}5,2,1,1.5,10,1769904119999,15,3,5,7.5,0"
+    );
+    assert!(letter["error"].as_str().unwrap().contains("invalid UTF-8"));
 }
