@@ -195,7 +195,10 @@ impl KlineCsvReader {
             }
             Ok(false) => Ok(Step::End),
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
+                // I/O errors (a truncated .gz) carry no position: the reader's is the next line.
+                let line = e
+                    .position()
+                    .map_or_else(|| self.csv.position().line(), csv::Position::line);
                 match e.into_kind() {
                     csv::ErrorKind::Io(source) => Err(IngestError::Read {
                         path: self.path.clone(),

@@ -353,3 +353,22 @@ fn rows_that_are_not_utf8_reach_the_dead_letter_file_whole() {
     );
     assert!(letter["error"].as_str().unwrap().contains("invalid UTF-8"));
 }
+
+#[test]
+fn truncated_gzip_is_a_read_error_naming_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture(LINK_GZ)).unwrap();
+    let cut = dir.path().join("LINKUSDT-1m-2026-02.csv.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let mut reader = open(&cut, 100);
+    let err = reader
+        .by_ref()
+        .find_map(Result::err)
+        .expect("a truncated file must fail");
+    let msg = err.to_string();
+    assert!(
+        matches!(err, IngestError::Read { line, .. } if line > 1),
+        "{msg}"
+    );
+    assert!(msg.contains("LINKUSDT-1m-2026-02.csv.gz:"), "{msg}");
+}
