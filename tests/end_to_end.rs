@@ -38,12 +38,33 @@ fn lines(p: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn train_then_replay_out_of_sample() {
+/// A signal minus `latency_us`, the one field a measurement (not the data) decides.
+fn without_latency(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().unwrap().remove("latency_us");
+    v
+}
+
+fn signals_without_latency(p: &std::path::Path) -> Vec<serde_json::Value> {
+    lines(p).into_iter().map(without_latency).collect()
+}
+
+/// A temp dir holding a tiny bundle trained on real data, its config, path and manifest.
+fn tiny_bundle() -> (
+    tempfile::TempDir,
+    signal_engine::config::Config,
+    PathBuf,
+    signal_engine::registry::Manifest,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tiny_config();
     let bundle = tmp.path().join("bundle");
     let manifest = train_tiny_bundle(&cfg, &bundle);
+    (tmp, cfg, bundle, manifest)
+}
+
+#[test]
+fn train_then_replay_out_of_sample() {
+    let (tmp, cfg, bundle, manifest) = tiny_bundle();
 
     // The manifest reports test metrics next to the baseline, on a split after train + purge.
     let t = &manifest.training;
@@ -89,21 +110,13 @@ fn train_then_replay_out_of_sample() {
     // Deterministic: a second replay gives the same signals except the measured latency.
     let out2 = tmp.path().join("b.jsonl");
     replay(&cfg, bundle, data, out2.clone());
-    let strip = |mut v: serde_json::Value| {
-        v.as_object_mut().unwrap().remove("latency_us");
-        v
-    };
-    let a: Vec<_> = signals.into_iter().map(strip).collect();
-    let b: Vec<_> = lines(&out2).into_iter().map(strip).collect();
-    assert_eq!(a, b);
+    let a: Vec<_> = signals.into_iter().map(without_latency).collect();
+    assert_eq!(a, signals_without_latency(&out2));
 }
 
 #[test]
 fn bundle_with_another_feature_spec_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    let bundle = tmp.path().join("bundle");
-    train_tiny_bundle(&cfg, &bundle);
+    let (_tmp, cfg, bundle, _) = tiny_bundle();
     let other = FeatureSpec::new(&["rsi_14", "log_return_1"]).unwrap();
     let err = load_bundle(&bundle, &other).err().unwrap().to_string();
     assert!(err.contains("feature-spec hash"), "{err}");
@@ -122,10 +135,7 @@ fn bundle_with_another_feature_spec_is_refused() {
 
 #[test]
 fn saving_over_something_that_is_not_a_bundle_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    let bundle = tmp.path().join("bundle");
-    let manifest = train_tiny_bundle(&cfg, &bundle);
+    let (tmp, cfg, bundle, manifest) = tiny_bundle();
     // Replacing a bundle works and leaves exactly one bundle behind...
     train_tiny_bundle(&cfg, &bundle);
     let names: Vec<_> = std::fs::read_dir(tmp.path())
@@ -152,10 +162,7 @@ fn saving_over_something_that_is_not_a_bundle_is_refused() {
 #[test]
 fn jsonl_and_kline_csv_replays_agree() {
     use std::io::Write;
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    let bundle = tmp.path().join("bundle");
-    train_tiny_bundle(&cfg, &bundle);
+    let (tmp, cfg, bundle, _) = tiny_bundle();
     let csv = fixture("klines/demo/NEARUSDT-1m-2026-02.csv.gz");
     let jsonl = tmp.path().join("near.jsonl.gz");
     let mut gz = flate2::write::GzEncoder::new(
@@ -172,13 +179,7 @@ fn jsonl_and_kline_csv_replays_agree() {
     let sb = replay(&cfg, bundle, vec![jsonl], b.clone());
     assert_eq!(sa.signals, sb.signals);
     assert!(sa.signals > 1000);
-    let strip = |mut v: serde_json::Value| {
-        v.as_object_mut().unwrap().remove("latency_us");
-        v
-    };
-    let la: Vec<_> = lines(&a).into_iter().map(strip).collect();
-    let lb: Vec<_> = lines(&b).into_iter().map(strip).collect();
-    assert_eq!(la, lb);
+    assert_eq!(signals_without_latency(&a), signals_without_latency(&b));
 }
 
 /// Windows from the demo file, scaled by `bundle`'s scaler, as the engine emits them.
@@ -229,10 +230,7 @@ fn stamped(
 /// Every window becomes a signal: full batches leave at once, the partial one when input ends.
 #[tokio::test]
 async fn inference_stage_flushes_its_partial_batch_at_the_end() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    let bundle = tmp.path().join("bundle");
-    train_tiny_bundle(&cfg, &bundle);
+    let (_tmp, cfg, bundle, _) = tiny_bundle();
     let windows: Vec<_> = demo_windows(&cfg, &bundle).into_iter().take(10).collect();
     let (wtx, wrx) = tokio::sync::mpsc::channel(16);
     let (stx, mut srx) = tokio::sync::mpsc::channel(16);
@@ -259,10 +257,7 @@ async fn inference_stage_flushes_its_partial_batch_at_the_end() {
 /// scoring (and throwing away) the rest of the input.
 #[tokio::test]
 async fn wall_clock_stage_stops_when_its_output_is_gone() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    let bundle = tmp.path().join("bundle");
-    train_tiny_bundle(&cfg, &bundle);
+    let (_tmp, cfg, bundle, _) = tiny_bundle();
     let windows = demo_windows(&cfg, &bundle);
     let (wtx, wrx) = tokio::sync::mpsc::channel(4);
     let (stx, srx) = tokio::sync::mpsc::channel(4);

@@ -40,7 +40,6 @@ pub struct FeatureEngine {
     /// Keyed by venue and symbol: BTCUSDT on two exchanges are two series.
     symbols: HashMap<(Exchange, Symbol), PerSymbol>,
     stats: EngineStats,
-    scratch: Vec<f32>,
 }
 
 impl FeatureEngine {
@@ -57,7 +56,6 @@ impl FeatureEngine {
             interval_ms,
             symbols: HashMap::new(),
             stats: EngineStats::default(),
-            scratch: Vec::new(),
         }
     }
 
@@ -105,8 +103,8 @@ impl FeatureEngine {
             }
         };
         self.stats.bars += 1;
-        let clipped = self.scaler.transform_into(&row, &mut self.scratch);
-        sym.window.push(self.scratch.clone(), clipped);
+        let (scaled, clipped) = self.scaler.transform(&row);
+        sym.window.push(scaled, clipped);
         let (data, valid) = sym.window.snapshot()?;
         self.stats.windows += 1;
         Some(Window {
