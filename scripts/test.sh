@@ -4,6 +4,6 @@
 # later issues add their services here, never to .ci/run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --locked --bench pipeline   # each benchmark runs once, as a smoke test
+cargo test --locked --bench pipeline --bench features   # each benchmark runs once, as a smoke test
 cargo test --locked --doc
 cargo test --locked --lib --bins --tests

@@ -85,7 +85,7 @@ pub struct Summary {
     pub model_version: String,
     pub files: Vec<FileStats>,
     pub events: u64,
-    pub engine: EngineStatsView,
+    pub engine: EngineStats,
     pub signals: u64,
     pub long_signals: u64,
     pub invalid_feature_signals: u64,
@@ -103,33 +103,6 @@ pub struct Summary {
     pub out: Option<PathBuf>,
     /// The dead-letter file and how many rows it received, when one is configured.
     pub dead_letters: Option<(PathBuf, u64)>,
-}
-
-/// `EngineStats` in serialisable form.
-#[derive(Clone, Debug, Serialize)]
-pub struct EngineStatsView {
-    pub bars: u64,
-    pub windows: u64,
-    pub warming_bars: u64,
-    pub gaps: u64,
-    pub rejected: u64,
-    pub ignored_non_bar: u64,
-}
-
-impl From<&EngineStats> for EngineStatsView {
-    fn from(s: &EngineStats) -> Self {
-        Self {
-            bars: s.bars,
-            windows: s.windows,
-            warming_bars: s.warming_bars,
-            gaps: s.gaps,
-            rejected: s.rejected_out_of_order
-                + s.rejected_wrong_interval
-                + s.rejected_invalid
-                + s.rejected_not_closed,
-            ignored_non_bar: s.ignored_non_bar,
-        }
-    }
 }
 
 /// Loads the bundle and checks it against the config: feature spec, window length, bar interval.
@@ -172,7 +145,8 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &job.input)?;
     let sink = job.out.as_deref().map(JsonlSink::create).transpose()?;
-    let engine = FeatureEngine::new(spec, scaler, cfg.features.seq_len, cfg.interval_ms());
+    let engine = FeatureEngine::new(spec, scaler, cfg.features.policy())
+        .with_bar_source(cfg.features.bar_source);
 
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<MarketEvent>(cap);
@@ -210,7 +184,7 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         model_version: version,
         files,
         events,
-        engine: (&engine_stats).into(),
+        engine: engine_stats,
         signals: stats.signals,
         long_signals: stats.long,
         invalid_feature_signals: stats.invalid,
@@ -298,8 +272,20 @@ async fn feature_stage(
                 feature_us,
             };
             if tx.send(stamped).await.is_err() {
-                break;
+                return engine.stats().clone();
             }
+        }
+    }
+    // End of the data: bars still being built from trades close now.
+    let entered = Instant::now();
+    for w in engine.flush() {
+        let stamped = Stamped {
+            item: w,
+            entered,
+            feature_us: entered.elapsed().as_micros() as u64,
+        };
+        if tx.send(stamped).await.is_err() {
+            break;
         }
     }
     engine.stats().clone()

@@ -38,6 +38,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod event;
+pub mod export;
 pub mod features;
 pub mod infer;
 pub mod ingest;

@@ -192,8 +192,7 @@ fn demo_windows(
     let mut engine = signal_engine::features::FeatureEngine::new(
         spec,
         std::sync::Arc::new(model.scaler.clone()),
-        cfg.features.seq_len,
-        cfg.interval_ms(),
+        cfg.features.policy(),
     );
     read_events(&[fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")])
         .iter()

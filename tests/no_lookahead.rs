@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use signal_engine::config::LabelsConfig;
 use signal_engine::event::{EventKind, MarketEvent};
-use signal_engine::features::{FeatureEngine, FeatureSpec, Window};
+use signal_engine::features::{FeatureEngine, FeatureSpec, StatePolicy, Window};
 use signal_engine::scaling::RobustScaler;
 use signal_engine::trainer::Dataset;
 use std::collections::HashMap;
@@ -24,6 +24,10 @@ fn bars() -> Vec<MarketEvent> {
 
 fn spec() -> FeatureSpec {
     FeatureSpec::new(&FeatureSpec::default_names()).unwrap()
+}
+
+fn policy() -> StatePolicy {
+    StatePolicy::strict(INTERVAL, T)
 }
 
 fn labels() -> LabelsConfig {
@@ -48,12 +52,12 @@ fn perturb(ev: &MarketEvent, k: f64, v: f64) -> MarketEvent {
 }
 
 fn fitted_scaler(events: &[MarketEvent]) -> Arc<RobustScaler> {
-    let ds = Dataset::build(events.iter().cloned(), &spec(), T, INTERVAL, &labels());
+    let ds = Dataset::build(events.iter().cloned(), &spec(), policy(), &labels());
     Arc::new(ds.fit_scaler(&spec(), i64::MAX, 10.0).unwrap())
 }
 
 fn stream(events: &[MarketEvent], scaler: &Arc<RobustScaler>) -> HashMap<i64, Window> {
-    let mut engine = FeatureEngine::new(spec(), scaler.clone(), T, INTERVAL);
+    let mut engine = FeatureEngine::new(spec(), scaler.clone(), policy());
     events
         .iter()
         .filter_map(|e| engine.on_event(e))
@@ -87,7 +91,7 @@ fn training_windows_equal_serving_windows() {
     let events = bars();
     let scaler = fitted_scaler(&events);
     let served = stream(&events, &scaler);
-    let mut ds = Dataset::build(events.iter().cloned(), &spec(), T, INTERVAL, &labels());
+    let mut ds = Dataset::build(events.iter().cloned(), &spec(), policy(), &labels());
     ds.apply_scaler(&scaler);
     assert!(ds.samples.len() > 1000);
     for s in &ds.samples {
@@ -100,7 +104,7 @@ fn training_windows_equal_serving_windows() {
 fn label_at_t_ignores_every_bar_up_to_t() {
     let events = bars();
     let build =
-        |evs: &[MarketEvent]| Dataset::build(evs.iter().cloned(), &spec(), T, INTERVAL, &labels());
+        |evs: &[MarketEvent]| Dataset::build(evs.iter().cloned(), &spec(), policy(), &labels());
     let base = build(&events);
     let h = labels().horizon_bars;
     for s in base.samples.iter().step_by(97) {
@@ -130,13 +134,19 @@ fn label_at_t_ignores_every_bar_up_to_t() {
     }
 }
 
-/// Two symbols interleaved, with a hole, a duplicate, a bar of another interval and a bar with a
-/// zero price: the engine and the dataset must still agree window for window.
+/// Two symbols interleaved, with a long hole (reset), a short one (filled), a duplicate, a bar of
+/// another interval and a bar with a zero price: the engine and the dataset must still agree
+/// window for window.
 #[test]
 fn training_equals_serving_across_gaps_duplicates_and_bad_bars() {
     let mut link = read_events(&[fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")]);
     let near = read_events(&[fixture("klines/demo/NEARUSDT-1m-2026-02.csv.gz")]);
-    link.drain(300..306); // a six-minute hole
+    link.drain(800..802); // a two-minute hole: filled
+    link.drain(300..306); // a six-minute hole: reset
+    let filling = StatePolicy {
+        fill_gap_bars: 3,
+        ..policy()
+    };
     let mut events: Vec<MarketEvent> = Vec::new();
     for (i, ev) in near.iter().enumerate() {
         events.push(ev.clone());
@@ -162,22 +172,27 @@ fn training_equals_serving_across_gaps_duplicates_and_bad_bars() {
     events.sort_by_key(|e| e.ts_event_ns);
 
     let scaler = fitted_scaler(&events);
-    let mut engine = FeatureEngine::new(spec(), scaler.clone(), T, INTERVAL);
+    let mut engine = FeatureEngine::new(spec(), scaler.clone(), filling);
     let served: HashMap<(String, i64), Window> = events
         .iter()
         .filter_map(|e| engine.on_event(e))
         .map(|w| ((w.symbol.to_string(), w.bar_close_time_ms), w))
         .collect();
     let st = engine.stats();
-    // LINK's hole is a gap; NEAR's rejected bars are followed by the real ones, so no gap there.
-    assert_eq!(st.gaps, 1, "{st:?}");
+    // LINK's long hole resets it and its short one is filled; NEAR's rejected bars are followed
+    // by the real ones, so no gap there.
+    assert_eq!((st.resets, st.filled_bars, st.duplicates), (1, 2, 1), "{st:?}");
     assert!(
-        st.rejected_out_of_order >= 1 && st.rejected_invalid >= 1,
+        served.values().any(|w| w.filled_rows == 2 && !w.features_valid),
+        "windows over the filled hole say so"
+    );
+    assert!(
+        st.rejected_invalid == 1 && st.rejected_out_of_order == 0,
         "{st:?}"
     );
     assert!(st.rejected_wrong_interval >= 1, "{st:?}");
 
-    let mut ds = Dataset::build(events.iter().cloned(), &spec(), T, INTERVAL, &labels());
+    let mut ds = Dataset::build(events.iter().cloned(), &spec(), filling, &labels());
     ds.apply_scaler(&scaler);
     let mut compared = 0;
     for s in &ds.samples {
@@ -209,7 +224,7 @@ fn training_equals_serving_across_gaps_duplicates_and_bad_bars() {
 #[test]
 fn purged_split_keeps_windows_and_labels_apart() {
     let events = read_events(&[fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")]);
-    let ds = Dataset::build(events, &spec(), T, INTERVAL, &labels());
+    let ds = Dataset::build(events, &spec(), policy(), &labels());
     let h = labels().horizon_bars as i64;
     let purge_ms = (h + T as i64) * INTERVAL;
     let split = signal_engine::trainer::chronological_split(&ds.samples, 0.15, 0.15, purge_ms);

@@ -1,6 +1,7 @@
 //! The command line (clap): parse, load config, run one command. One file per subcommand; each
 //! returns `anyhow::Result` and the binary prints the error chain on one line.
 
+mod features;
 mod replay;
 mod train;
 
@@ -33,6 +34,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Train a model on history and write a bundle.
     Train(train::TrainArgs),
+    /// Write every bar's indicators and model features as CSV.
+    Features(features::FeaturesArgs),
 }
 
 /// Runs the parsed command.
@@ -42,6 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run => replay::run_configured(config, name),
         Command::Replay(a) => replay::run(config, name, a),
         Command::Train(a) => train::run(config, a),
+        Command::Features(a) => features::run(config, name, a),
     }
 }
 
@@ -61,8 +65,8 @@ fn display(p: &Path) -> String {
 /// Where history comes from, shared by `replay` and `train`.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Kline CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or directories of them
-    /// (default: the config's replay.data).
+    /// Kline, OHLCV or trades CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or
+    /// directories of them (default: the config's replay.data).
     #[arg(long, num_args = 1..)]
     pub data: Vec<PathBuf>,
     /// Symbol for the kline CSV files, instead of the one in their names (for one symbol's files,

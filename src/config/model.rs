@@ -1,7 +1,7 @@
 //! The config types and their `validate()`.
 
 use crate::event::Exchange;
-use crate::features::FeatureSpec;
+use crate::features::{BarSource, FeatureSpec, StatePolicy};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -53,6 +53,13 @@ pub struct FeaturesConfig {
     pub names: Vec<String>,
     /// Scaled values are clipped to ±this.
     pub scaler_clip: f64,
+    /// Gaps of up to this many missing bars are filled with the last close and zero volume
+    /// (sparse markets); longer gaps reset the symbol (Stale → Resync).
+    pub fill_gap_bars: u32,
+    /// A symbol with no bar for this long (engine clock) goes Stale and re-warms.
+    pub stale_after_secs: u64,
+    /// Where bars come from: `auto` (a symbol's first event kind decides), `bars` or `trades`.
+    pub bar_source: BarSource,
 }
 
 impl Default for FeaturesConfig {
@@ -62,6 +69,22 @@ impl Default for FeaturesConfig {
             seq_len: 60,
             names: FeatureSpec::default_names(),
             scaler_clip: 10.0,
+            fill_gap_bars: 3,
+            stale_after_secs: 300,
+            bar_source: BarSource::Auto,
+        }
+    }
+}
+
+impl FeaturesConfig {
+    /// The state machine's policy.
+    pub fn policy(&self) -> StatePolicy {
+        let interval_ms = self.bar_interval_secs as i64 * 1000;
+        StatePolicy {
+            interval_ms,
+            seq_len: self.seq_len,
+            fill_gap_bars: self.fill_gap_bars,
+            stale_after_ms: (self.stale_after_secs as i64).saturating_mul(1000),
         }
     }
 }
@@ -191,6 +214,8 @@ impl Config {
             7 * 86_400,
         );
         range("features.seq_len", f.seq_len as u64, 1, 10_000);
+        range("features.fill_gap_bars", u64::from(f.fill_gap_bars), 0, 10_000);
+        range("features.stale_after_secs", f.stale_after_secs, 1, 365 * 86_400);
         range("inference.max_batch", i.max_batch as u64, 1, 65_536);
         range("inference.max_wait_us", i.max_wait_us, 0, 3_600_000_000);
         range(
@@ -208,6 +233,14 @@ impl Config {
         if let Err(e) = FeatureSpec::new(&f.names) {
             need(false, "features.names", e.to_string());
         }
+        need(
+            f.stale_after_secs > u64::from(f.fill_gap_bars) * f.bar_interval_secs,
+            "features.stale_after_secs",
+            format!(
+                "{} s must be longer than the longest gap that is filled (features.fill_gap_bars = {} bars of {} s)",
+                f.stale_after_secs, f.fill_gap_bars, f.bar_interval_secs
+            ),
+        );
         need(
             f.scaler_clip > 0.0 && f.scaler_clip.is_finite(),
             "features.scaler_clip",

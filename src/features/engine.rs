@@ -1,121 +1,380 @@
-//! `FeatureEngine`: the per-symbol map. Market events in; scaled `Window`s out, one per closed bar
-//! once the symbol is Ready and its window holds T contiguous rows.
+//! `FeatureEngine`: the per-symbol map. Market events in; scaled `Window`s out, one per closed
+//! data bar once the symbol is Ready.
 //!
-//! It owns every symbol's state, so it lives in one task (sharding by symbol comes with the live
-//! engine). Non-bar events are ignored for now (trades→bars and quote features come with the
-//! feature-engine issue) and counted.
+//! Bars come straight from bar events (klines) or are built from trades by
+//! [`TradeBarAggregator`](super::bars::TradeBarAggregator); which one a symbol uses is
+//! `BarSource` (by default the first event kind the symbol shows). Quotes update the symbol's top
+//! of book for the quote features. The engine owns every symbol's state, so it lives in one task
+//! (sharding by symbol comes with the live engine). Gap fillers go through the indicators and
+//! into the window but emit no window of their own: a signal is only ever about a bar that
+//! happened.
 
+use super::bars::TradeBarAggregator;
+use super::compute::TopOfBook;
 use super::spec::FeatureSpec;
-use super::state::{BarOutcome, RejectReason, SymbolState};
+use super::state::{Accepted, Phase, RejectReason, StatePolicy, Step, SymbolState};
 use super::window::{Window, WindowBuffer};
-use crate::event::{EventKind, Exchange, MarketEvent, Symbol};
+use crate::event::{Bar, EventKind, Exchange, MarketEvent, Symbol};
 use crate::scaling::RobustScaler;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// One bar as it went through a symbol's indicators (see `FeatureEngine::on_event_observed`).
+#[derive(Debug)]
+pub struct Observed<'a> {
+    pub exchange: Exchange,
+    pub symbol: &'a Symbol,
+    pub bar: &'a Bar,
+    /// A gap filler, not a bar from the data.
+    pub filled: bool,
+    /// The symbol's phase after this bar.
+    pub phase: Phase,
+    /// Raw features in spec order, NaN while warming up.
+    pub row: &'a [f64],
+    pub complete: bool,
+}
+
+/// Where a symbol's bars come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BarSource {
+    /// Bar events if the symbol's first bar-or-trade event is a bar, else trades.
+    #[default]
+    Auto,
+    /// Bar events only; trades are counted and ignored.
+    Bars,
+    /// Bars built from trades; bar events are counted and ignored.
+    Trades,
+}
+
 /// Counters of what the engine saw and did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EngineStats {
+    /// Data bars that went through the indicators (from bar events or built from trades).
     pub bars: u64,
     pub windows: u64,
+    /// Data bars that emitted no window because the symbol was not Ready.
     pub warming_bars: u64,
-    pub gaps: u64,
+    /// Gap fillers (missing bars carried from the last close).
+    pub filled_bars: u64,
+    /// Long gaps or silences that reset a symbol (Stale → Resync).
+    pub resets: u64,
+    /// Symbols declared Stale by the clock (no bar for `stale_after`).
+    pub stale: u64,
+    pub duplicates: u64,
+    pub pending_updates: u64,
     pub rejected_out_of_order: u64,
     pub rejected_wrong_interval: u64,
+    pub rejected_misaligned: u64,
     pub rejected_invalid: u64,
-    pub rejected_not_closed: u64,
-    pub ignored_non_bar: u64,
+    pub trades: u64,
+    /// Trades that arrived for a bar that had already closed, or repeated the last trade id.
+    pub trades_rejected: u64,
+    pub quotes: u64,
+    /// Quotes with a non-finite or negative field.
+    pub quotes_rejected: u64,
+    /// Bar events of trade-sourced symbols and trades of bar-sourced symbols.
+    pub ignored_other_source: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Undecided,
+    Bars,
+    Trades,
 }
 
 struct PerSymbol {
     state: SymbolState,
     window: WindowBuffer,
+    quote: Option<TopOfBook>,
+    trades: Option<TradeBarAggregator>,
+    source: Source,
 }
 
 pub struct FeatureEngine {
     spec: FeatureSpec,
     scaler: Arc<RobustScaler>,
-    seq_len: usize,
-    interval_ms: i64,
+    policy: StatePolicy,
+    bar_source: BarSource,
     /// Keyed by venue and symbol: BTCUSDT on two exchanges are two series.
     symbols: HashMap<(Exchange, Symbol), PerSymbol>,
     stats: EngineStats,
+    /// Latest event time seen (ms): the clock that declares silent symbols Stale.
+    clock_ms: i64,
+    next_sweep_ms: i64,
+    scaled: Vec<f32>,
 }
 
 impl FeatureEngine {
-    pub fn new(
-        spec: FeatureSpec,
-        scaler: Arc<RobustScaler>,
-        seq_len: usize,
-        interval_ms: i64,
-    ) -> Self {
+    pub fn new(spec: FeatureSpec, scaler: Arc<RobustScaler>, policy: StatePolicy) -> Self {
         Self {
+            scaled: Vec::with_capacity(spec.len()),
             spec,
             scaler,
-            seq_len,
-            interval_ms,
+            policy,
+            bar_source: BarSource::Auto,
             symbols: HashMap::new(),
             stats: EngineStats::default(),
+            clock_ms: i64::MIN,
+            next_sweep_ms: i64::MIN,
         }
+    }
+
+    pub fn with_bar_source(mut self, source: BarSource) -> Self {
+        self.bar_source = source;
+        self
     }
 
     pub fn stats(&self) -> &EngineStats {
         &self.stats
     }
 
+    pub fn symbols(&self) -> usize {
+        self.symbols.len()
+    }
+
     /// Feeds one event; returns the window ending at this bar when there is one.
     pub fn on_event(&mut self, ev: &MarketEvent) -> Option<Window> {
-        let EventKind::Bar(bar) = &ev.kind else {
-            self.stats.ignored_non_bar += 1;
-            return None;
-        };
-        let (spec, seq_len, interval) = (&self.spec, self.seq_len, self.interval_ms);
-        let sym = self
-            .symbols
-            .entry((ev.exchange, ev.symbol.clone()))
-            .or_insert_with(|| PerSymbol {
-                state: SymbolState::new(spec, interval),
-                window: WindowBuffer::new(seq_len),
-            });
-        let (outcome, after_gap) = sym.state.on_bar(bar);
-        if after_gap {
-            self.stats.gaps += 1;
-            sym.window.clear();
-        }
-        let row = match outcome {
-            BarOutcome::Row(row) => row,
-            BarOutcome::Warming => {
-                // A window holds only contiguous rows: a row that could not be computed breaks it.
-                sym.window.clear();
-                self.stats.bars += 1;
-                self.stats.warming_bars += 1;
-                return None;
+        self.on_event_observed(ev, &mut |_| {})
+    }
+
+    /// `on_event`, also showing `observe` every bar that went through the indicators (data bars
+    /// and gap fillers) with its raw row: what `signal-engine features` writes out.
+    pub fn on_event_observed(
+        &mut self,
+        ev: &MarketEvent,
+        observe: &mut dyn FnMut(&Observed<'_>),
+    ) -> Option<Window> {
+        self.advance_clock(ev.ts_event_ns.div_euclid(1_000_000));
+        let key = (ev.exchange, ev.symbol.clone());
+        match &ev.kind {
+            EventKind::Bar(bar) => {
+                if !self.claim(&key, Source::Bars) {
+                    self.stats.ignored_other_source += 1;
+                    return None;
+                }
+                self.on_bar(&key, bar, observe)
             }
-            BarOutcome::Rejected(r) => {
-                let c = match r {
-                    RejectReason::OutOfOrder => &mut self.stats.rejected_out_of_order,
-                    RejectReason::WrongInterval => &mut self.stats.rejected_wrong_interval,
-                    RejectReason::InvalidValues => &mut self.stats.rejected_invalid,
-                    RejectReason::NotClosed => &mut self.stats.rejected_not_closed,
+            EventKind::Trade {
+                price,
+                qty,
+                side,
+                id,
+            } => {
+                self.stats.trades += 1;
+                if !self.claim(&key, Source::Trades) {
+                    self.stats.ignored_other_source += 1;
+                    return None;
+                }
+                let interval = self.policy.interval_ms;
+                let sym = self.symbols.get_mut(&key)?;
+                if sym.trades.is_none() {
+                    // The policy's interval is positive (config-validated); a hand-built policy
+                    // with a bad one gets its trades counted as rejected.
+                    sym.trades = TradeBarAggregator::new(interval).ok();
+                }
+                let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
+                match sym.trades.as_mut()?.on_trade(ts_ms, *price, *qty, *side, *id) {
+                    Ok(Some(bar)) => self.on_bar(&key, &bar, observe),
+                    Ok(None) => None,
+                    Err(_) => {
+                        self.stats.trades_rejected += 1;
+                        None
+                    }
+                }
+            }
+            EventKind::Quote {
+                bid,
+                bid_qty,
+                ask,
+                ask_qty,
+            } => {
+                self.stats.quotes += 1;
+                let q = TopOfBook {
+                    bid: *bid,
+                    bid_qty: *bid_qty,
+                    ask: *ask,
+                    ask_qty: *ask_qty,
                 };
-                *c += 1;
-                return None;
+                let ok = [q.bid, q.bid_qty, q.ask, q.ask_qty]
+                    .iter()
+                    .all(|v| v.is_finite() && *v >= 0.0);
+                if !ok {
+                    self.stats.quotes_rejected += 1;
+                    return None;
+                }
+                self.entry(&key).quote = Some(q);
+                None
             }
-        };
-        self.stats.bars += 1;
-        let (scaled, clipped) = self.scaler.transform(&row);
-        sym.window.push(scaled, clipped);
-        let (data, valid) = sym.window.snapshot()?;
-        self.stats.windows += 1;
+        }
+    }
+
+    /// Closes every trade-built bar still open (end of a replay) and returns their windows.
+    pub fn flush(&mut self) -> Vec<Window> {
+        self.flush_observed(&mut |_| {})
+    }
+
+    /// `flush`, showing `observe` the bars it closes (see `on_event_observed`).
+    pub fn flush_observed(&mut self, observe: &mut dyn FnMut(&Observed<'_>)) -> Vec<Window> {
+        let mut open: Vec<((Exchange, Symbol), Bar)> = Vec::new();
+        for (key, sym) in &mut self.symbols {
+            if let Some(bar) = sym.trades.as_mut().and_then(TradeBarAggregator::flush) {
+                open.push((key.clone(), bar));
+            }
+        }
+        open.sort_by_key(|(_, b)| b.close_time_ms);
+        open.into_iter()
+            .filter_map(|(key, bar)| self.on_bar(&key, &bar, observe))
+            .collect()
+    }
+
+    /// Advances the engine clock (event time in replay, wall time live). Trade-built bars whose
+    /// interval has ended close (their windows are returned) and silent symbols go Stale.
+    pub fn tick(&mut self, now_ms: i64) -> Vec<Window> {
+        self.advance_clock(now_ms);
+        let mut closed: Vec<((Exchange, Symbol), Bar)> = Vec::new();
+        for (key, sym) in &mut self.symbols {
+            if let Some(bar) = sym.trades.as_mut().and_then(|a| a.on_clock(now_ms)) {
+                closed.push((key.clone(), bar));
+            }
+        }
+        closed.sort_by_key(|(_, b)| b.close_time_ms);
+        closed
+            .into_iter()
+            .filter_map(|(key, bar)| self.on_bar(&key, &bar, &mut |_| {}))
+            .collect()
+    }
+
+    fn advance_clock(&mut self, now_ms: i64) {
+        if now_ms <= self.clock_ms {
+            return;
+        }
+        self.clock_ms = now_ms;
+        // Staleness is checked once per bar interval, not per event: O(symbols) per interval.
+        if now_ms >= self.next_sweep_ms {
+            self.next_sweep_ms = now_ms.saturating_add(self.policy.interval_ms);
+            for sym in self.symbols.values_mut() {
+                self.stats.stale += u64::from(sym.state.on_clock(now_ms));
+            }
+        }
+    }
+
+    fn entry(&mut self, key: &(Exchange, Symbol)) -> &mut PerSymbol {
+        let (spec, policy) = (&self.spec, self.policy);
+        self.symbols.entry(key.clone()).or_insert_with(|| PerSymbol {
+            state: SymbolState::new(spec, policy),
+            window: WindowBuffer::new(policy.seq_len, spec.len()),
+            quote: None,
+            trades: None,
+            source: Source::Undecided,
+        })
+    }
+
+    /// True when `kind` may feed this symbol's bars (deciding the source on first use).
+    fn claim(&mut self, key: &(Exchange, Symbol), kind: Source) -> bool {
+        let configured = self.bar_source;
+        let sym = self.entry(key);
+        if sym.source == Source::Undecided {
+            sym.source = match configured {
+                BarSource::Auto => kind,
+                BarSource::Bars => Source::Bars,
+                BarSource::Trades => Source::Trades,
+            };
+        }
+        sym.source == kind
+    }
+
+    fn on_bar(
+        &mut self,
+        key: &(Exchange, Symbol),
+        bar: &Bar,
+        observe: &mut dyn FnMut(&Observed<'_>),
+    ) -> Option<Window> {
+        let Self {
+            symbols,
+            scaler,
+            stats,
+            scaled,
+            spec,
+            policy,
+            ..
+        } = self;
+        let sym = symbols.get_mut(key)?;
+        let PerSymbol {
+            state,
+            window,
+            quote,
+            ..
+        } = sym;
+        let mut emit = false;
+        let result = state.on_bar(bar, quote.as_ref(), |step| match step {
+            Step::Reset { .. } => {
+                stats.resets += 1;
+                window.clear();
+            }
+            Step::Bar {
+                bar,
+                row,
+                complete,
+                filled,
+                phase,
+            } => {
+                observe(&Observed {
+                    exchange: key.0,
+                    symbol: &key.1,
+                    bar,
+                    filled,
+                    phase,
+                    row,
+                    complete,
+                });
+                if filled {
+                    stats.filled_bars += 1;
+                } else {
+                    stats.bars += 1;
+                }
+                if !complete {
+                    // A window holds only contiguous complete rows.
+                    window.clear();
+                } else {
+                    let clipped = scaler.transform_into(row, scaled);
+                    window.push(scaled, clipped, filled);
+                }
+                emit = !filled && phase == Phase::Ready && window.is_full();
+                if !filled && !emit {
+                    stats.warming_bars += 1;
+                }
+            }
+        });
+        match result {
+            Ok(Accepted::Processed) => {}
+            Ok(Accepted::Duplicate) => stats.duplicates += 1,
+            Ok(Accepted::Pending) => stats.pending_updates += 1,
+            Err(r) => {
+                *match r {
+                    RejectReason::OutOfOrder => &mut stats.rejected_out_of_order,
+                    RejectReason::WrongInterval => &mut stats.rejected_wrong_interval,
+                    RejectReason::Misaligned => &mut stats.rejected_misaligned,
+                    RejectReason::InvalidValues => &mut stats.rejected_invalid,
+                } += 1;
+            }
+        }
+        if !emit {
+            return None;
+        }
+        let (data, clipped, filled_rows) = window.snapshot()?;
+        stats.windows += 1;
         Some(Window {
-            exchange: ev.exchange,
-            symbol: ev.symbol.clone(),
+            exchange: key.0,
+            symbol: key.1.clone(),
             bar_close_time_ms: bar.close_time_ms,
             close: bar.close,
-            seq_len: self.seq_len,
-            n_features: self.spec.len(),
+            seq_len: policy.seq_len,
+            n_features: spec.len(),
             data,
-            features_valid: valid,
+            features_valid: !clipped && filled_rows == 0,
+            filled_rows,
         })
     }
 }

@@ -1,11 +1,13 @@
-//! The per-symbol feature state machine: closed bars in, scaled windows out.
+//! The per-symbol feature state machine: market events in, scaled windows out.
 //!
 //! `spec` names the features (and hashes them); `compute` turns one bar into one raw feature row
-//! with the streaming indicators in `indicators/`; `state` owns one symbol's continuity (gaps reset
-//! it to Warming); `window` keeps the last T scaled rows; `engine` maps symbols to their state and
-//! applies the fitted scaler. Training and serving call the same `SymbolState`, so a window at bar t
-//! is bit-identical in both and depends on no bar after t.
+//! with the streaming indicators in `indicators/`; `bars` builds time bars from trades; `state`
+//! owns one symbol's continuity (Warming → Ready → Stale → Resync, gap filling, duplicates);
+//! `window` keeps the last T scaled rows; `engine` maps symbols to their state and applies the
+//! scaler. Training, export and serving call the same `SymbolState`, so a row at bar t is
+//! bit-identical in all three and depends on no bar after t.
 
+pub mod bars;
 pub mod compute;
 pub mod engine;
 pub mod indicators;
@@ -13,8 +15,8 @@ pub mod spec;
 pub mod state;
 pub mod window;
 
-pub use compute::FeatureComputer;
-pub use engine::{EngineStats, FeatureEngine};
+pub use compute::{FeatureComputer, TopOfBook};
+pub use engine::{BarSource, EngineStats, FeatureEngine, Observed};
 pub use spec::{FeatureKind, FeatureSpec, SpecError};
-pub use state::{BarOutcome, Phase, RejectReason, SymbolState};
+pub use state::{Accepted, Phase, RejectReason, StatePolicy, Step, SymbolState};
 pub use window::{Window, WindowBuffer};

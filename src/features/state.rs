@@ -1,58 +1,143 @@
-//! One symbol's continuity: Warming → Ready, back to Warming on a gap.
+//! One symbol's continuity: the feature state machine.
 //!
-//! Bars must arrive closed, at the configured interval and in order. A missing bar (a gap) resets
-//! the indicators, because a window spanning a hole would silently mix two regimes; the symbol
-//! warms up again and the gap is counted. Late or duplicate bars and bars of another interval are
-//! rejected and counted. Training and serving both drive this type.
+//! ```text
+//!   Warming ──(T complete rows in a row)──▶ Ready ──(gap > fill limit, or silent too long)──▶ Stale
+//!                                             ▲                                              │
+//!                                             └──(T complete rows)── Resync ◀──(next bar)────┘
+//! ```
+//!
+//! In: bars of one symbol (closed or in-progress), plus a clock tick for silence. Out: [`Step`]s
+//! through a callback: each bar that went through the indicators (real, or a gap filler) with its
+//! raw feature row, and a `Reset` whenever the indicators were wiped, so the caller drops the rows
+//! it kept. Training, export and serving all drive this type, so they see the same rows.
+//!
+//! Policies, each counted by the caller:
+//! * Out-of-order bars (open time before the last one) are dropped.
+//! * Duplicates are idempotent: an in-progress bar replaces the pending in-progress bar of the
+//!   same open time; a closed bar whose open time was already processed is ignored.
+//! * A short gap (≤ `fill_gap_bars` missing bars), typical of sparse markets where a minute
+//!   without trades has no bar, is filled by carrying the last close with zero volume, so the
+//!   indicators keep their time base. A longer gap (or no bar for `stale_after_ms` on the clock)
+//!   makes the symbol Stale: the indicators are reset and it re-warms (Resync) before any window,
+//!   because a window spanning a hole would silently mix two regimes.
 
-use super::compute::FeatureComputer;
+use super::compute::{FeatureComputer, TopOfBook};
 use super::spec::FeatureSpec;
 use crate::event::Bar;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Since the first bar: indicators or the window not yet full.
     Warming,
+    /// T contiguous complete rows: windows are emitted.
     Ready,
+    /// A long gap or silence: no windows until data comes back.
+    Stale,
+    /// Data came back after Stale: warming up again.
+    Resync,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Warming => "warming",
+            Phase::Ready => "ready",
+            Phase::Stale => "stale",
+            Phase::Resync => "resync",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RejectReason {
-    /// In-progress (not closed) bar update.
-    NotClosed,
-    /// open time ≤ the previous bar's (late or duplicate).
+    /// open time before the last processed bar's (late).
     OutOfOrder,
     /// close − open + 1 ms differs from the configured interval.
     WrongInterval,
-    /// A non-positive or non-finite price or negative volume.
+    /// The open time is not on the interval grid of the previous bar.
+    Misaligned,
+    /// A non-positive or non-finite price or a negative or non-finite volume.
     InvalidValues,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum BarOutcome {
-    /// The raw feature row for this bar.
-    Row(Vec<f64>),
-    Warming,
-    Rejected(RejectReason),
+/// What became of a bar that was not rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Closed and processed (after any gap fillers).
+    Processed,
+    /// In-progress: kept as the pending bar of its interval (replacing an older update).
+    Pending,
+    /// A closed bar whose interval was already processed: ignored.
+    Duplicate,
+}
+
+/// One thing the state machine did, reported to the caller in order.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// The indicators were wiped after `missing_bars` missing bars (a long gap or silence):
+    /// rows kept from before no longer belong to the current segment.
+    Reset { missing_bars: u64 },
+    /// A bar went through the indicators.
+    Bar {
+        bar: &'a Bar,
+        /// A gap filler (last close carried, zero volume), not a bar from the data.
+        filled: bool,
+        /// The raw feature row: NaN where a feature is still warming up.
+        row: &'a [f64],
+        /// Every value of `row` is finite.
+        complete: bool,
+        /// The phase after this bar.
+        phase: Phase,
+    },
+}
+
+/// Gap and staleness policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatePolicy {
+    pub interval_ms: i64,
+    /// T: complete contiguous rows before Ready.
+    pub seq_len: usize,
+    /// Gaps of up to this many missing bars are filled; longer ones make the symbol Stale.
+    pub fill_gap_bars: u32,
+    /// `on_clock` marks a symbol Stale when its last bar closed longer ago than this.
+    pub stale_after_ms: i64,
+}
+
+impl StatePolicy {
+    /// No filling; stale only through gaps.
+    pub fn strict(interval_ms: i64, seq_len: usize) -> Self {
+        Self {
+            interval_ms,
+            seq_len,
+            fill_gap_bars: 0,
+            stale_after_ms: i64::MAX,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct SymbolState {
     computer: FeatureComputer,
-    interval_ms: i64,
-    last_open_ms: Option<i64>,
+    policy: StatePolicy,
+    last: Option<Bar>,
+    pending: Option<Bar>,
     phase: Phase,
-    /// Gaps seen (each reset the symbol to Warming).
-    pub gaps: u64,
+    /// Complete rows in a row since the last reset or incomplete row.
+    run: usize,
+    row: Vec<f64>,
 }
 
 impl SymbolState {
-    pub fn new(spec: &FeatureSpec, interval_ms: i64) -> Self {
+    pub fn new(spec: &FeatureSpec, policy: StatePolicy) -> Self {
         Self {
             computer: FeatureComputer::new(spec),
-            interval_ms,
-            last_open_ms: None,
+            policy,
+            last: None,
+            pending: None,
             phase: Phase::Warming,
-            gaps: 0,
+            run: 0,
+            row: Vec::with_capacity(spec.len()),
         }
     }
 
@@ -60,60 +145,154 @@ impl SymbolState {
         self.phase
     }
 
-    /// Feeds one bar. The flag is true when the bar followed a gap: the caller must drop the rows it
-    /// kept for this symbol.
-    pub fn on_bar(&mut self, bar: &Bar) -> (BarOutcome, bool) {
-        if let Some(r) = self.check(bar) {
-            return (BarOutcome::Rejected(r), false);
-        }
-        let gap = self
-            .last_open_ms
-            .is_some_and(|prev| Some(bar.open_time_ms) != prev.checked_add(self.interval_ms));
-        if gap {
-            self.gaps += 1;
-            self.computer.reset();
-            self.phase = Phase::Warming;
-        }
-        self.last_open_ms = Some(bar.open_time_ms);
-        match self.computer.update(bar) {
-            Some(row) => {
-                self.phase = Phase::Ready;
-                (BarOutcome::Row(row), gap)
-            }
-            None => (BarOutcome::Warming, gap),
-        }
+    /// The latest in-progress bar, if its interval has not closed yet.
+    pub fn pending(&self) -> Option<&Bar> {
+        self.pending.as_ref()
     }
 
-    fn check(&self, bar: &Bar) -> Option<RejectReason> {
-        if !bar.closed {
-            return Some(RejectReason::NotClosed);
+    /// Close time of the last processed bar.
+    pub fn last_close_ms(&self) -> Option<i64> {
+        self.last.as_ref().map(|b| b.close_time_ms)
+    }
+
+    /// Bars needed after a reset before the first complete row.
+    pub fn lookback(&self) -> usize {
+        self.computer.lookback()
+    }
+
+    /// Feeds one bar; `quote` is the symbol's latest top of book, if quotes stream in.
+    pub fn on_bar(
+        &mut self,
+        bar: &Bar,
+        quote: Option<&TopOfBook>,
+        mut step: impl FnMut(Step<'_>),
+    ) -> Result<Accepted, RejectReason> {
+        self.check(bar)?;
+        let last_open = self.last.as_ref().map(|b| b.open_time_ms);
+        if let Some(prev) = last_open {
+            if bar.open_time_ms < prev {
+                return Err(RejectReason::OutOfOrder);
+            }
+            if bar.open_time_ms == prev {
+                return Ok(Accepted::Duplicate);
+            }
+            if (bar.open_time_ms - prev) % self.policy.interval_ms != 0 {
+                return Err(RejectReason::Misaligned);
+            }
         }
+        if !bar.closed {
+            self.pending = Some(bar.clone());
+            return Ok(Accepted::Pending);
+        }
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.open_time_ms <= bar.open_time_ms)
+        {
+            self.pending = None;
+        }
+        if let Some(prev) = last_open {
+            // Exact: the difference is a positive multiple of the interval (checked above).
+            let missing = ((bar.open_time_ms - prev) / self.policy.interval_ms - 1) as u64;
+            if self.phase == Phase::Stale || missing > u64::from(self.policy.fill_gap_bars) {
+                self.reset(missing, &mut step);
+            } else {
+                for k in 1..=missing {
+                    self.fill(prev + k as i64 * self.policy.interval_ms, quote, &mut step);
+                }
+            }
+        }
+        self.process(bar, false, quote, &mut step);
+        self.last = Some(bar.clone());
+        Ok(Accepted::Processed)
+    }
+
+    /// Marks the symbol Stale when its last bar closed more than `stale_after_ms` before `now_ms`.
+    /// Returns true when this call made it Stale.
+    pub fn on_clock(&mut self, now_ms: i64) -> bool {
+        let silent = self
+            .last_close_ms()
+            .is_some_and(|t| now_ms.saturating_sub(t) > self.policy.stale_after_ms);
+        if silent && self.phase != Phase::Stale {
+            self.phase = Phase::Stale;
+            return true;
+        }
+        false
+    }
+
+    fn reset(&mut self, missing: u64, step: &mut impl FnMut(Step<'_>)) {
+        self.computer.reset();
+        self.run = 0;
+        self.phase = Phase::Resync;
+        step(Step::Reset {
+            missing_bars: missing,
+        });
+    }
+
+    fn fill(
+        &mut self,
+        open_time_ms: i64,
+        quote: Option<&TopOfBook>,
+        step: &mut impl FnMut(Step<'_>),
+    ) {
+        let close = self.last.as_ref().map_or(0.0, |b| b.close);
+        let filler = Bar {
+            open_time_ms,
+            close_time_ms: open_time_ms + self.policy.interval_ms - 1,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 0.0,
+            quote_volume: 0.0,
+            trades: 0,
+            taker_buy_volume: 0.0,
+            closed: true,
+        };
+        self.process(&filler, true, quote, step);
+    }
+
+    fn process(
+        &mut self,
+        bar: &Bar,
+        filled: bool,
+        quote: Option<&TopOfBook>,
+        step: &mut impl FnMut(Step<'_>),
+    ) {
+        let complete = self.computer.update_into(bar, quote, &mut self.row);
+        self.run = if complete { self.run + 1 } else { 0 };
+        if self.run >= self.policy.seq_len {
+            self.phase = Phase::Ready;
+        } else if self.phase == Phase::Ready {
+            // An incomplete row (say a quote feature without quotes) breaks the window.
+            self.phase = Phase::Resync;
+        }
+        step(Step::Bar {
+            bar,
+            filled,
+            row: &self.row,
+            complete,
+            phase: self.phase,
+        });
+    }
+
+    fn check(&self, bar: &Bar) -> Result<(), RejectReason> {
         let span = bar
             .close_time_ms
             .checked_sub(bar.open_time_ms)
             .and_then(|d| d.checked_add(1));
-        if span != Some(self.interval_ms) {
-            return Some(RejectReason::WrongInterval);
+        if span != Some(self.policy.interval_ms) {
+            return Err(RejectReason::WrongInterval);
         }
         let prices = [bar.open, bar.high, bar.low, bar.close];
         if prices.iter().any(|p| !p.is_finite() || *p <= 0.0)
             || !(bar.volume.is_finite() && bar.volume >= 0.0)
             || !(bar.taker_buy_volume.is_finite() && bar.taker_buy_volume >= 0.0)
+            || !bar.quote_volume.is_finite()
         {
-            return Some(RejectReason::InvalidValues);
+            return Err(RejectReason::InvalidValues);
         }
-        if self
-            .last_open_ms
-            .is_some_and(|prev| bar.open_time_ms <= prev)
-        {
-            return Some(RejectReason::OutOfOrder);
-        }
-        None
-    }
-
-    /// Bars needed after a reset before the first row.
-    pub fn lookback(&self) -> usize {
-        self.computer.lookback()
+        Ok(())
     }
 }
 
@@ -137,47 +316,202 @@ mod tests {
         }
     }
 
-    fn warm() -> SymbolState {
+    /// What the callback saw, flattened for assertions.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Reset(u64),
+        Bar {
+            minute: i64,
+            filled: bool,
+            complete: bool,
+            phase: Phase,
+            volume: f64,
+        },
+    }
+
+    fn feed(s: &mut SymbolState, b: &Bar) -> (Result<Accepted, RejectReason>, Vec<Seen>) {
+        let mut seen = Vec::new();
+        let r = s.on_bar(b, None, |st| {
+            seen.push(match st {
+                Step::Reset { missing_bars } => Seen::Reset(missing_bars),
+                Step::Bar {
+                    bar,
+                    filled,
+                    complete,
+                    phase,
+                    ..
+                } => Seen::Bar {
+                    minute: bar.open_time_ms / 60_000,
+                    filled,
+                    complete,
+                    phase,
+                    volume: bar.volume,
+                },
+            })
+        });
+        (r, seen)
+    }
+
+    fn policy(fill: u32) -> StatePolicy {
+        StatePolicy {
+            interval_ms: 60_000,
+            seq_len: 2,
+            fill_gap_bars: fill,
+            stale_after_ms: 5 * 60_000,
+        }
+    }
+
+    /// log_return_1 needs one earlier bar; T = 2, so Ready at the third bar.
+    fn state(fill: u32) -> SymbolState {
         let spec = FeatureSpec::new(&["log_return_1", "taker_buy_ratio"]).unwrap();
-        let mut s = SymbolState::new(&spec, 60_000);
-        assert_eq!(s.on_bar(&bar(0, 10.0)).0, BarOutcome::Warming);
-        assert!(matches!(s.on_bar(&bar(1, 11.0)).0, BarOutcome::Row(_)));
-        assert_eq!(s.phase(), Phase::Ready);
+        SymbolState::new(&spec, policy(fill))
+    }
+
+    fn seen_bar(minute: i64, filled: bool, complete: bool, phase: Phase) -> Seen {
+        Seen::Bar {
+            minute,
+            filled,
+            complete,
+            phase,
+            volume: if filled { 0.0 } else { 1.0 },
+        }
+    }
+
+    fn ready(fill: u32) -> SymbolState {
+        let mut s = state(fill);
+        let phases: Vec<Phase> = (0..3)
+            .map(|m| {
+                feed(&mut s, &bar(m, 10.0 + m as f64));
+                s.phase()
+            })
+            .collect();
+        assert_eq!(phases, [Phase::Warming, Phase::Warming, Phase::Ready]);
         s
     }
 
     #[test]
-    fn gap_resets_to_warming_and_is_counted() {
-        let mut s = warm();
-        let (out, after_gap) = s.on_bar(&bar(5, 12.0));
-        assert_eq!((out, after_gap), (BarOutcome::Warming, true));
-        assert_eq!((s.phase(), s.gaps), (Phase::Warming, 1));
-        assert!(matches!(
-            s.on_bar(&bar(6, 12.0)),
-            (BarOutcome::Row(_), false)
-        ));
+    fn warming_then_ready_once_t_complete_rows_are_in() {
+        let mut s = state(0);
+        assert_eq!(
+            feed(&mut s, &bar(0, 10.0)).1,
+            [seen_bar(0, false, false, Phase::Warming)]
+        );
+        assert_eq!(
+            feed(&mut s, &bar(1, 11.0)).1,
+            [seen_bar(1, false, true, Phase::Warming)]
+        );
+        assert_eq!(
+            feed(&mut s, &bar(2, 12.0)).1,
+            [seen_bar(2, false, true, Phase::Ready)]
+        );
     }
 
     #[test]
-    fn late_wrong_interval_open_and_invalid_bars_are_rejected_without_state_change() {
-        let mut s = warm();
-        let reject = |r| (BarOutcome::Rejected(r), false);
-        assert_eq!(s.on_bar(&bar(1, 11.0)), reject(RejectReason::OutOfOrder));
-        let mut five = bar(2, 11.0);
-        five.close_time_ms += 240_000;
-        assert_eq!(s.on_bar(&five), reject(RejectReason::WrongInterval));
-        let mut open = bar(2, 11.0);
+    fn short_gap_is_filled_with_the_last_close_and_zero_volume() {
+        let mut s = ready(2);
+        let (r, seen) = feed(&mut s, &bar(5, 13.0));
+        assert_eq!(r, Ok(Accepted::Processed));
+        assert_eq!(
+            seen,
+            [
+                seen_bar(3, true, true, Phase::Ready),
+                seen_bar(4, true, true, Phase::Ready),
+                seen_bar(5, false, true, Phase::Ready),
+            ]
+        );
+    }
+
+    #[test]
+    fn filled_bars_carry_the_last_close() {
+        let mut s = ready(1);
+        let mut closes = Vec::new();
+        s.on_bar(&bar(4, 20.0), None, |st| {
+            if let Step::Bar { bar, row, .. } = st {
+                closes.push((bar.open, bar.high, bar.low, bar.close, row[0]));
+            }
+        })
+        .unwrap();
+        // Bar 2 closed at 12: the filler is flat at 12 (log return 0), then 12 → 20.
+        assert_eq!(closes[0], (12.0, 12.0, 12.0, 12.0, 0.0));
+        assert_eq!(closes[1].4, (20.0f64 / 12.0).ln());
+    }
+
+    #[test]
+    fn long_gap_goes_stale_then_resyncs_to_ready() {
+        let mut s = ready(2);
+        let (r, seen) = feed(&mut s, &bar(6, 13.0));
+        assert_eq!(r, Ok(Accepted::Processed));
+        assert_eq!(
+            seen,
+            [Seen::Reset(3), seen_bar(6, false, false, Phase::Resync)]
+        );
+        assert_eq!(
+            feed(&mut s, &bar(7, 13.0)).1,
+            [seen_bar(7, false, true, Phase::Resync)]
+        );
+        assert_eq!(
+            feed(&mut s, &bar(8, 13.0)).1,
+            [seen_bar(8, false, true, Phase::Ready)]
+        );
+    }
+
+    #[test]
+    fn silence_on_the_clock_goes_stale_and_the_next_bar_resyncs() {
+        let mut s = ready(10);
+        // Bar 2 closed at 2:59.999; stale after 5 minutes of silence.
+        assert!(!s.on_clock(8 * 60_000 - 1));
+        assert!(s.on_clock(8 * 60_000));
+        assert!(!s.on_clock(9 * 60_000), "already stale");
+        assert_eq!(s.phase(), Phase::Stale);
+        // Even a gap short enough to fill resyncs once the symbol was declared stale.
+        let (_, seen) = feed(&mut s, &bar(4, 13.0));
+        assert_eq!(
+            seen,
+            [Seen::Reset(1), seen_bar(4, false, false, Phase::Resync)]
+        );
+    }
+
+    #[test]
+    fn duplicates_are_idempotent_and_pending_bars_are_replaced() {
+        let mut s = ready(0);
+        let before = s.last.clone();
+        assert_eq!(feed(&mut s, &bar(2, 99.0)), (Ok(Accepted::Duplicate), vec![]));
+        assert_eq!(s.last, before, "a closed duplicate changes nothing");
+        let mut open = bar(3, 12.5);
         open.closed = false;
-        assert_eq!(s.on_bar(&open), reject(RejectReason::NotClosed));
-        assert_eq!(s.on_bar(&bar(2, 0.0)), reject(RejectReason::InvalidValues));
-        let mut huge = bar(2, 11.0);
+        assert_eq!(feed(&mut s, &open), (Ok(Accepted::Pending), vec![]));
+        open.close = 12.7;
+        assert_eq!(feed(&mut s, &open), (Ok(Accepted::Pending), vec![]));
+        assert_eq!(s.pending().map(|b| b.close), Some(12.7));
+        let (r, seen) = feed(&mut s, &bar(3, 12.8));
+        assert_eq!(r, Ok(Accepted::Processed));
+        assert_eq!(seen, [seen_bar(3, false, true, Phase::Ready)]);
+        assert!(s.pending().is_none());
+    }
+
+    #[test]
+    fn late_misaligned_wrong_interval_and_invalid_bars_are_rejected_without_state_change() {
+        let mut s = ready(0);
+        let reject = |r| (Err(r), vec![]);
+        assert_eq!(feed(&mut s, &bar(1, 11.0)), reject(RejectReason::OutOfOrder));
+        let mut five = bar(3, 11.0);
+        five.close_time_ms += 240_000;
+        assert_eq!(feed(&mut s, &five), reject(RejectReason::WrongInterval));
+        let mut off = bar(3, 11.0);
+        off.open_time_ms += 1_000;
+        off.close_time_ms += 1_000;
+        assert_eq!(feed(&mut s, &off), reject(RejectReason::Misaligned));
+        assert_eq!(feed(&mut s, &bar(3, 0.0)), reject(RejectReason::InvalidValues));
+        let mut nan = bar(3, 11.0);
+        nan.volume = f64::NAN;
+        assert_eq!(feed(&mut s, &nan), reject(RejectReason::InvalidValues));
+        let mut huge = bar(3, 11.0);
         huge.open_time_ms = i64::MIN;
-        assert_eq!(s.on_bar(&huge), reject(RejectReason::WrongInterval));
+        assert_eq!(feed(&mut s, &huge), reject(RejectReason::WrongInterval));
         // None of that moved the state: the next real bar continues the segment.
-        assert!(matches!(
-            s.on_bar(&bar(2, 11.0)),
-            (BarOutcome::Row(_), false)
-        ));
-        assert_eq!(s.gaps, 0);
+        assert_eq!(
+            feed(&mut s, &bar(3, 11.0)).1,
+            [seen_bar(3, false, true, Phase::Ready)]
+        );
     }
 }

@@ -1,12 +1,13 @@
 //! Training data built by the serving code: each symbol's bars go through the same
-//! `SymbolState` the engine uses, rows are scaled by the same `RobustScaler::transform_into`, and a
-//! window at bar t is the T scaled rows ending at t, all in one gap-free segment, exactly as the
-//! engine's `WindowBuffer` would hold them.
+//! `SymbolState` the engine uses (gap fillers and resets included), rows are scaled by the same
+//! `RobustScaler::transform_into`, and a window at bar t is the T scaled rows ending at t, all in
+//! one segment between resets, exactly as the engine's `WindowBuffer` would hold them. Windows end
+//! only on bars from the data, as the engine emits them.
 
 use super::labels::label_at;
 use crate::config::LabelsConfig;
 use crate::event::{Exchange, MarketEvent, Symbol};
-use crate::features::{BarOutcome, FeatureSpec, SymbolState};
+use crate::features::{FeatureSpec, StatePolicy, Step, SymbolState};
 use crate::scaling::{RobustScaler, ScalerError};
 use std::collections::BTreeMap;
 
@@ -18,8 +19,10 @@ pub struct SeriesRows {
     pub close_time_ms: Vec<i64>,
     pub open: Vec<f64>,
     pub close: Vec<f64>,
-    /// Gap-free segment of each bar (a gap starts a new one).
+    /// Segment of each bar (a reset starts a new one).
     pub segment: Vec<u32>,
+    /// True for gap fillers (the last close carried through a bar the data did not have).
+    pub filled: Vec<bool>,
     /// Raw feature row, `None` while warming.
     pub raw: Vec<Option<Vec<f64>>>,
     /// Scaled rows, row-major `[bars × F]` (zeros where `raw` is `None`), once a scaler is applied.
@@ -46,14 +49,14 @@ pub struct Dataset {
 
 impl Dataset {
     /// Runs every bar event through per-symbol `SymbolState`s and labels each complete window.
-    /// Non-bar events are ignored; rejected bars are skipped as the engine skips them.
+    /// Non-bar events are ignored; rejected and duplicate bars are skipped as the engine skips them.
     pub fn build(
         events: impl IntoIterator<Item = MarketEvent>,
         spec: &FeatureSpec,
-        seq_len: usize,
-        interval_ms: i64,
+        policy: StatePolicy,
         labels: &LabelsConfig,
     ) -> Self {
+        let seq_len = policy.seq_len;
         let mut states: BTreeMap<(Exchange, Symbol), (SymbolState, SeriesRows)> = BTreeMap::new();
         for ev in events {
             let Some(bar) = ev.as_bar() else { continue };
@@ -66,23 +69,33 @@ impl Dataset {
                     open: Vec::new(),
                     close: Vec::new(),
                     segment: Vec::new(),
+                    filled: Vec::new(),
                     raw: Vec::new(),
                     scaled: Vec::new(),
                 };
-                (SymbolState::new(spec, interval_ms), rows)
+                (SymbolState::new(spec, policy), rows)
             });
-            let (outcome, after_gap) = state.on_bar(bar);
-            let raw = match outcome {
-                BarOutcome::Rejected(_) => continue,
-                BarOutcome::Warming => None,
-                BarOutcome::Row(r) => Some(r),
-            };
-            let seg = rows.segment.last().copied().unwrap_or(0) + u32::from(after_gap);
-            rows.close_time_ms.push(bar.close_time_ms);
-            rows.open.push(bar.open);
-            rows.close.push(bar.close);
-            rows.segment.push(seg);
-            rows.raw.push(raw);
+            let mut reset = false;
+            // Rejections and duplicates produce no step: nothing to record.
+            let _ = state.on_bar(bar, None, |step| match step {
+                Step::Reset { .. } => reset = true,
+                Step::Bar {
+                    bar,
+                    filled,
+                    row,
+                    complete,
+                    ..
+                } => {
+                    let seg = rows.segment.last().copied().unwrap_or(0) + u32::from(reset);
+                    reset = false;
+                    rows.close_time_ms.push(bar.close_time_ms);
+                    rows.open.push(bar.open);
+                    rows.close.push(bar.close);
+                    rows.segment.push(seg);
+                    rows.filled.push(filled);
+                    rows.raw.push(complete.then(|| row.to_vec()));
+                }
+            });
         }
         let series: Vec<SeriesRows> = states.into_values().map(|(_, r)| r).collect();
         let mut samples = Vec::new();
@@ -152,7 +165,7 @@ fn label_series(si: usize, s: &SeriesRows, seq_len: usize, labels: &LabelsConfig
             (Some(_), true) => run + 1,
             (Some(_), false) => 1,
         };
-        if run < seq_len {
+        if run < seq_len || s.filled[t] {
             continue;
         }
         let h = t + labels.horizon_bars;

@@ -69,7 +69,7 @@ pub fn train(
     let spec =
         FeatureSpec::new(&cfg.features.names).map_err(|e| TrainError::Config(e.to_string()))?;
     let (t, interval) = (cfg.features.seq_len, cfg.interval_ms());
-    let mut ds = Dataset::build(events, &spec, t, interval, &cfg.labels);
+    let mut ds = Dataset::build(events, &spec, cfg.features.policy(), &cfg.labels);
     let purge_bars = cfg.labels.horizon_bars + t;
     let purge_ms = purge_bars as i64 * interval;
     let tc = &cfg.train;
