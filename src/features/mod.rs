@@ -6,6 +6,7 @@
 //! applies the fitted scaler. Training and serving call the same `SymbolState`, so a window at bar t
 //! is bit-identical in both and depends on no bar after t.
 
+pub mod bars;
 pub mod compute;
 pub mod engine;
 pub mod indicators;

@@ -10,11 +10,17 @@
 //! configured, skipped, and only becomes an error when the count exceeds the configured limit.
 
 pub mod dead_letter;
+pub mod file_name;
 pub mod jsonl;
 pub mod kline_csv;
+pub mod ohlcv_csv;
 pub mod replay;
+pub mod trades_csv;
 
+mod csv_rows;
 mod input;
+mod sniff;
+mod timestamp;
 
 pub use input::FileStats;
 
@@ -54,12 +60,39 @@ pub enum IngestError {
         reason: String,
     },
 
-    /// The first row has a column count this crate does not know.
+    /// One OHLCV or trades CSV row is malformed; skipped unless the bad-row limit is exceeded.
+    #[error("{path}:{line}: bad {format} row: {reason}", path = .path.display())]
+    BadCsvRow {
+        path: PathBuf,
+        line: u64,
+        /// `OHLCV` or `trade`.
+        format: &'static str,
+        reason: String,
+    },
+
+    /// The first row has a column count (or shape) this crate does not know.
     #[error(
-        "{path}: unknown column layout ({columns} columns; expected 12-column data.binance.vision kline CSV)",
+        "{path}: unknown column layout ({columns} columns; expected {expected})",
         path = .path.display()
     )]
-    UnknownLayout { path: PathBuf, columns: usize },
+    UnknownLayout {
+        path: PathBuf,
+        columns: usize,
+        expected: &'static str,
+    },
+
+    /// A CSV header lacks a column the format needs (or the file has no header at all).
+    #[error(
+        "{path}:{line}: no {column:?} column in the first row {found:?}; expected a header like {expected:?}",
+        path = .path.display()
+    )]
+    MissingColumn {
+        path: PathBuf,
+        line: u64,
+        column: &'static str,
+        found: String,
+        expected: &'static str,
+    },
 
     /// A header row is present but a column name is not the expected one.
     #[error(
@@ -78,9 +111,9 @@ pub enum IngestError {
     #[error("{path}: too many bad rows ({bad} > limit {limit})", path = .path.display())]
     TooManyBadRows { path: PathBuf, bad: u64, limit: u64 },
 
-    /// No symbol was given and the file name does not follow data.binance.vision's naming.
+    /// No symbol was given and the file name follows none of the known naming styles.
     #[error(
-        "{path}: cannot infer symbol from file name; expected SYMBOL-1m-YYYY-MM.csv[.gz]",
+        "{path}: cannot infer symbol from file name; expected SYMBOL-1m-YYYY-MM.csv[.gz], SYMBOL-1m.csv[.gz] or SYMBOL-trades.csv[.gz] (or give --symbol)",
         path = .path.display()
     )]
     NoSymbol { path: PathBuf },
@@ -108,6 +141,10 @@ pub enum IngestError {
         secs: u64,
         want: u64,
     },
+
+    /// The configured bar interval cannot be used (zero, or too large to count in ms).
+    #[error("{path}: bar interval of {secs} s is not usable", path = .path.display())]
+    BadInterval { path: PathBuf, secs: u64 },
 
     /// The file's extension names no format this crate reads.
     #[error(
