@@ -106,10 +106,15 @@ impl CsvRows {
                         line,
                         source,
                     }),
+                    // The record holds the previous row; its dead letter must not repeat it.
                     csv::ErrorKind::Utf8 { err, .. } => {
+                        self.record.clear();
                         Ok(Step::Bad(line, format!("invalid UTF-8: {err}")))
                     }
-                    kind => Ok(Step::Bad(line, format!("unreadable CSV record: {kind:?}"))),
+                    kind => {
+                        self.record.clear();
+                        Ok(Step::Bad(line, format!("unreadable CSV record: {kind:?}")))
+                    }
                 }
             }
         }

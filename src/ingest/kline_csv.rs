@@ -5,8 +5,9 @@
 //! quote_volume, count, taker_buy_volume, taker_buy_quote_volume, ignore`), with or without a
 //! header row (a first field that is not an integer is a header, and its names are checked).
 //! Timestamps are ms, or µs in spot files since 2025 (detected by magnitude and converted to ms).
-//! The symbol and interval come from the file name `SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]` unless
-//! the caller names the symbol; the exchange is the caller's. Out: `MarketEvent::closed_bar` per
+//! The symbol and interval come from the file name (`SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]`, or
+//! freqtrade's `SYMBOL-INTERVAL.csv[.gz]`, see [`file_name`](super::file_name)) unless the caller
+//! names the symbol; the exchange is the caller's. Out: `MarketEvent::closed_bar` per
 //! valid row, in file order, plus [`FileStats`]. Malformed rows follow the shared bad-row policy.
 
 use super::IngestError;

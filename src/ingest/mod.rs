@@ -1,13 +1,24 @@
 //! Ingestion: everything that turns outside data into [`MarketEvent`](crate::event::MarketEvent)s.
 //!
-//! This folder owns the file readers used for replay, backtests and training: [`kline_csv`]
-//! (data.binance.vision kline CSV, spot or futures, with or without header, `.csv` or `.csv.gz`),
-//! [`jsonl`] (recorded `MarketEvent` JSONL, `.jsonl` or `.jsonl.gz`) and [`replay`], which opens
-//! many files and merges their events in event-time order. Paths flow in; a stream of
+//! This folder owns the file readers used for replay, backtests and training:
+//! - [`kline_csv`]: data.binance.vision kline CSV (12 columns, spot or futures, with or without
+//!   header) → closed bars;
+//! - [`ohlcv_csv`]: generic OHLCV CSV (`timestamp,open,high,low,close,volume`, header optional;
+//!   integer s / ms / µs or ISO-8601 times; bar length from the caller) → closed bars, with the
+//!   missing trade count, quote and taker-buy volumes filled as documented there;
+//! - [`trades_csv`]: ccxt / freqtrade trades CSV (`timestamp,id,side,price,amount,cost`) → trades;
+//! - [`jsonl`]: recorded `MarketEvent` JSONL;
+//! - [`replay`]: opens many files (`.csv`, `.jsonl`, each optionally `.gz`), picks each CSV
+//!   file's reader by sniffing its first record (`sniff.rs`), and merges all events in event-time
+//!   order.
+//!
+//! [`file_name`] reads symbol and interval from data.binance.vision (`LINKUSDT-1m-2026-02.csv`)
+//! and freqtrade (`XRP_ETH-1m.csv.gz`, `XRP_ETH-trades.csv.gz`) names. Paths flow in; a stream of
 //! `Result<MarketEvent, IngestError>` and per-file [`FileStats`] flow out. Every reader streams
 //! (a file is never held in memory whole) and follows one bad-row policy: a malformed row is
 //! counted, logged with `path:line`, written whole to the [`dead_letter`] file when one is
 //! configured, skipped, and only becomes an error when the count exceeds the configured limit.
+//! The CSV readers share that loop (`csv_rows.rs`), so they cannot drift apart.
 
 pub mod dead_letter;
 pub mod file_name;

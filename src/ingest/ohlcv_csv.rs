@@ -73,8 +73,8 @@ impl OhlcvCsvReader {
     /// Opens `path` for bars of `interval_secs`; infers symbol and interval name from the file
     /// name unless `symbol_override` is given; reads the first row to detect a header.
     ///
-    /// The file name's interval is not checked here (see
-    /// [`check_intervals`](super::replay::check_intervals)); rows off the grid are bad rows.
+    /// A file name that states another interval is refused ([`IngestError::WrongInterval`]):
+    /// unlike klines, these rows carry no close time, so 5m bars would pass as sparse 1m bars.
     pub fn open(
         path: &Path,
         exchange: Exchange,
@@ -82,16 +82,10 @@ impl OhlcvCsvReader {
         interval_secs: u64,
         max_bad_rows: u64,
     ) -> Result<Self, IngestError> {
-        let interval_ms = i64::try_from(interval_secs)
-            .ok()
-            .and_then(|s| s.checked_mul(1000))
-            .filter(|ms| *ms > 0)
-            .ok_or_else(|| IngestError::BadInterval {
-                path: path.to_path_buf(),
-                secs: interval_secs,
-            })?;
+        let interval_ms = grid_ms(path, interval_secs)?;
         let parsed = parse_file_name(path);
         let interval = parsed.as_ref().map(|(_, interval)| interval.clone());
+        check_name_interval(path, interval.as_deref(), interval_secs)?;
         let symbol = match (symbol_override, parsed) {
             (Some(symbol), _) | (None, Some((symbol, _))) => symbol,
             (None, None) => {
@@ -150,6 +144,34 @@ impl Iterator for OhlcvCsvReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.events.next_event()
+    }
+}
+
+/// The interval in ms, refusing one that is zero or does not fit.
+fn grid_ms(path: &Path, interval_secs: u64) -> Result<i64, IngestError> {
+    i64::try_from(interval_secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1000))
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| IngestError::BadInterval {
+            path: path.to_path_buf(),
+            secs: interval_secs,
+        })
+}
+
+/// Refuses a file whose name states another interval than `want` secs.
+fn check_name_interval(path: &Path, named: Option<&str>, want: u64) -> Result<(), IngestError> {
+    let Some(interval) = named else {
+        return Ok(());
+    };
+    match super::file_name::interval_secs(interval) {
+        Some(secs) if secs != want => Err(IngestError::WrongInterval {
+            path: path.to_path_buf(),
+            interval: interval.to_string(),
+            secs,
+            want,
+        }),
+        _ => Ok(()),
     }
 }
 

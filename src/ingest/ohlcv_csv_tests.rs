@@ -238,6 +238,18 @@ fn sparse_five_minute_bars_with_their_interval() {
     assert_eq!(opens(&events), [T0, T0 + 300_000, T0 + 1_200_000]);
     assert_eq!(events[0].as_bar().unwrap().close_time_ms, T0 + 299_999);
     assert_eq!(reader.interval(), Some("5m"));
+    let wrong = OhlcvCsvReader::open(&path, Exchange::Binance, None, 60, 0).err();
+    assert!(
+        matches!(
+            wrong,
+            Some(IngestError::WrongInterval {
+                secs: 300,
+                want: 60,
+                ..
+            })
+        ),
+        "a 5m file must not pass as sparse 1m bars: {wrong:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! trades (the trades reader then insists on a header); exactly 12 columns ⇒ data.binance.vision
 //! klines; 6 or 7 columns ⇒ generic OHLCV (wider files are refused rather than guessed, since a
 //! kline-like layout read as OHLCV would silently lose its real volumes); an empty file ⇒ klines
-//! (it yields nothing either way). Anything else is [`IngestError::UnknownLayout`] naming the file
+//! (it yields nothing either way). A `true`/`false` field marks data.binance.vision's trades and
+//! aggTrades files (`is_buyer_maker`), which are not read, so they are refused rather than taken
+//! for 7-column OHLCV. Anything else is [`IngestError::UnknownLayout`] naming the file
 //! and the three layouts. The file is opened again by the chosen reader, so sniffing holds no rows.
 
 use super::IngestError;
@@ -33,15 +35,21 @@ pub(crate) fn sniff_csv(path: &Path) -> Result<CsvFormat, IngestError> {
     let names: Vec<String> = rows.record().iter().map(header_name).collect();
     let side_column = names.iter().any(|n| n == "side");
     let side_value = names.get(2).is_some_and(|n| n == "buy" || n == "sell");
+    let flag = names.iter().any(|n| n == "true" || n == "false");
     match columns {
         _ if side_column || side_value => Ok(CsvFormat::Trades),
+        _ if flag => Err(unknown(path, columns)),
         12 => Ok(CsvFormat::Kline),
         6 | 7 => Ok(CsvFormat::Ohlcv),
-        _ => Err(IngestError::UnknownLayout {
-            path: path.to_path_buf(),
-            columns,
-            expected: EXPECTED,
-        }),
+        _ => Err(unknown(path, columns)),
+    }
+}
+
+fn unknown(path: &Path, columns: usize) -> IngestError {
+    IngestError::UnknownLayout {
+        path: path.to_path_buf(),
+        columns,
+        expected: EXPECTED,
     }
 }
 
@@ -72,7 +80,16 @@ mod tests {
 
     #[test]
     fn unknown_layouts_name_file_and_expectations() {
-        for text in ["a,b,c\n", "1,2,3,4,5\n", "1,2,3,4,5,6,7,8\n", "x\n"] {
+        let agg_trade = "26129,0.01633102,4.7,27781,27781,1498793709153,true,true\n";
+        let trade = "13519807,0.00141342,23.0,0.0325,1570752011620,False,True\n";
+        for text in [
+            "a,b,c\n",
+            "1,2,3,4,5\n",
+            "1,2,3,4,5,6,7,8\n",
+            "x\n",
+            agg_trade,
+            trade,
+        ] {
             let err = sniff(text).unwrap_err();
             let msg = err.to_string();
             assert!(matches!(err, IngestError::UnknownLayout { .. }), "{msg}");
