@@ -96,8 +96,7 @@ impl TradeBarAggregator {
         self.stats
     }
 
-    /// The bar being built, not yet closed (`closed` is still true in it: it is what the bar will
-    /// be if no further trade comes).
+    /// The bar being built, as it would be handed out if no further trade came.
     pub fn current(&self) -> Option<&Bar> {
         self.current.as_ref().map(|open| &open.bar)
     }

@@ -4,13 +4,14 @@
 //! file directly inside, sorted by name) and [`ReplayOptions`]. `.jsonl[.gz]` is MarketEvent JSONL
 //! ([`JsonlReader`]); a `.csv[.gz]` file's layout is sniffed from its first record (see
 //! `sniff.rs`): 12 columns is data.binance.vision kline CSV ([`KlineCsvReader`]), 6 or 7 columns
-//! generic OHLCV ([`OhlcvCsvReader`]), a `side` column trades ([`TradesCsvReader`]). Out: `Result<MarketEvent, IngestError>` items, merged by
-//! `ts_event_ns` with a k-way merge (a `BinaryHeap` holding the next event of each file; ties go to
-//! the file given first, so a replay is deterministic), then per-file [`FileStats`]. Every file is
-//! streamed: memory holds one pending event per file, never a whole file. The first error ends the
-//! stream. The output is in event-time order when each file is (CSV files are checked row by
-//! row; JSONL files going backwards are counted in `out_of_order`), whatever mix of formats is
-//! given: bars are stamped at their close time, trades at their own time.
+//! generic OHLCV ([`OhlcvCsvReader`]), a `side` column trades ([`TradesCsvReader`]). Out:
+//! `Result<MarketEvent, IngestError>` items, merged by `ts_event_ns` with a k-way merge (a
+//! `BinaryHeap` holding the next event of each file; ties go to the file given first, so a replay
+//! is deterministic), then per-file [`FileStats`]. Every file is streamed: memory holds one
+//! pending event per file, never a whole file. The first error ends the stream. The output is in
+//! event-time order when each file is (CSV files are checked row by row; JSONL files going
+//! backwards are counted in `out_of_order`), whatever mix of formats is given: bars are stamped at
+//! their close time, trades at their own time.
 
 use super::IngestError;
 use super::dead_letter::DeadLetters;
