@@ -5,8 +5,8 @@
 //! it is recognised by a known time-column name (`timestamp`, `time`, `date`, `open_time`,
 //! `open_time_ms`, any case) or `open` in the second column, and its first six names are then
 //! checked. Further columns are ignored, but every row must have as many columns as the first.
-//! The timestamp is the bar's open time: integer seconds, ms or µs (unit by magnitude, see
-//! [`timestamp`](super::timestamp) for the thresholds) or ISO-8601 text (`2019-10-11T00:00:00Z`,
+//! The timestamp is the bar's open time: integer seconds, ms or µs (unit by magnitude: below
+//! 10^11 seconds, below 10^14 ms, below 10^17 µs; see `timestamp.rs`) or ISO-8601 text (`2019-10-11T00:00:00Z`,
 //! `2019-10-11 00:00:00`, with `Z` or an offset; **naive times are UTC**). The first data row whose
 //! timestamp parses fixes the file's unit; a later row in another unit is a bad row.
 //!
