@@ -65,12 +65,12 @@ fn display(p: &Path) -> String {
 /// Where history comes from, shared by `replay` and `train`.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Kline, OHLCV or trades CSV (.csv/.csv.gz), MarketEvent JSONL (.jsonl/.jsonl.gz) or
-    /// directories of them (default: the config's replay.data).
+    /// CSV (.csv/.csv.gz: data.binance.vision klines, OHLCV or trades, sniffed), MarketEvent
+    /// JSONL (.jsonl/.jsonl.gz) or directories of them (default: the config's replay.data).
     #[arg(long, num_args = 1..)]
     pub data: Vec<PathBuf>,
-    /// Symbol for the kline CSV files, instead of the one in their names (for one symbol's files,
-    /// or files not named SYMBOL-1m-YYYY-MM.csv).
+    /// Symbol for the CSV files, instead of the one in their names (for one symbol's files, or
+    /// files not named SYMBOL-1m-YYYY-MM.csv, SYMBOL-1m.csv or SYMBOL-trades.csv).
     #[arg(long)]
     pub symbol: Option<String>,
     /// JSONL file for rows that cannot be read (default: the config's replay.dead_letter).
@@ -110,7 +110,8 @@ impl DataArgs {
     }
 }
 
-/// Reader options from the config: exchange, bad-row limit, the dead-letter file (created here).
+/// Reader options from the config: exchange, bar interval, bad-row limit, the dead-letter file
+/// (created here).
 fn replay_options(
     config: &crate::config::Config,
     symbol_override: Option<crate::event::Symbol>,
@@ -126,6 +127,7 @@ fn replay_options(
     Ok(ReplayOptions {
         exchange: config.replay.exchange,
         symbol_override,
+        interval_secs: config.features.bar_interval_secs,
         max_bad_rows: config.replay.max_bad_rows,
         dead_letters,
     })

@@ -5,16 +5,19 @@
 //! quote_volume, count, taker_buy_volume, taker_buy_quote_volume, ignore`), with or without a
 //! header row (a first field that is not an integer is a header, and its names are checked).
 //! Timestamps are ms, or µs in spot files since 2025 (detected by magnitude and converted to ms).
-//! The symbol and interval come from the file name `SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]` unless
-//! the caller names the symbol; the exchange is the caller's. Out: `MarketEvent::closed_bar` per
+//! The symbol and interval come from the file name (`SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]`, or
+//! freqtrade's `SYMBOL-INTERVAL.csv[.gz]`, see [`file_name`](super::file_name)) unless the caller
+//! names the symbol; the exchange is the caller's. Out: `MarketEvent::closed_bar` per
 //! valid row, in file order, plus [`FileStats`]. Malformed rows follow the shared bad-row policy.
 
 use super::IngestError;
+use super::csv_rows::{CsvEvents, CsvRows, RowParser, Step, header_name};
 use super::dead_letter::DeadLetters;
-use super::input::{FileStats, Tally, open_input};
+use super::input::FileStats;
 use crate::event::{Bar, Exchange, MarketEvent, Symbol};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
+
+pub use super::file_name::{interval_secs, parse_file_name};
 
 /// Number of columns in the data.binance.vision kline layout.
 const COLUMNS: usize = 12;
@@ -40,33 +43,23 @@ const HEADER: [(&str, &str); COLUMNS] = [
 const MICROS_ABOVE: i64 = 100_000_000_000_000;
 
 /// Largest ms timestamp whose ns value fits an `i64` (year 2262).
-const MAX_MS: i64 = i64::MAX / 1_000_000;
+pub(crate) const MAX_MS: i64 = i64::MAX / 1_000_000;
 
 /// Streaming reader of one kline CSV file; an iterator of closed-bar events.
 ///
 /// Bad rows are skipped (see [`FileStats`]); the iterator yields an error, then ends, when the
 /// file cannot be read further or bad rows exceed the limit.
 pub struct KlineCsvReader {
-    path: PathBuf,
-    exchange: Exchange,
     symbol: Symbol,
     interval: Option<String>,
-    csv: csv::Reader<Box<dyn BufRead + Send>>,
-    record: csv::StringRecord,
-    /// A row that was not UTF-8, decoded lossily, for its dead letter.
-    bad_raw: Option<String>,
-    /// The first record was data, read while detecting the header, and is not yet consumed.
-    pending: bool,
-    last_open_ms: Option<i64>,
-    tally: Tally,
-    done: bool,
+    events: CsvEvents<KlineRows>,
 }
 
-/// One step of the underlying CSV reader.
-enum Step {
-    Row(u64),
-    Bad(u64, String),
-    End,
+/// The kline row rules: 12 columns, valid values, open times strictly increasing.
+struct KlineRows {
+    exchange: Exchange,
+    symbol: Symbol,
+    last_open_ms: Option<i64>,
 }
 
 impl KlineCsvReader {
@@ -88,35 +81,32 @@ impl KlineCsvReader {
                 });
             }
         };
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(open_input(path)?);
-        let mut reader = Self {
-            path: path.to_path_buf(),
+        let mut rows = CsvRows::open(path)?;
+        let empty = read_first(&mut rows)?;
+        let parser = KlineRows {
             exchange,
+            symbol: symbol.clone(),
+            last_open_ms: None,
+        };
+        let mut events = CsvEvents::new(rows, parser, max_bad_rows);
+        if empty {
+            events.end();
+        }
+        Ok(Self {
             symbol,
             interval,
-            csv,
-            record: csv::StringRecord::new(),
-            bad_raw: None,
-            pending: false,
-            last_open_ms: None,
-            tally: Tally::new(path, max_bad_rows),
-            done: false,
-        };
-        reader.read_first()?;
-        Ok(reader)
+            events,
+        })
     }
 
     /// Sends every skipped row to `dl` as well.
     pub fn with_dead_letters(mut self, dl: Option<DeadLetters>) -> Self {
-        self.tally.set_dead_letters(dl);
+        self.events.set_dead_letters(dl);
         self
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.events.path()
     }
 
     pub fn symbol(&self) -> &Symbol {
@@ -129,107 +119,56 @@ impl KlineCsvReader {
     }
 
     pub fn stats(&self) -> &FileStats {
-        self.tally.stats()
+        self.events.stats()
     }
+}
 
-    /// Reads the first record: checks the column count, then either validates it as a header or
-    /// keeps it as the first data row.
-    fn read_first(&mut self) -> Result<(), IngestError> {
-        let line = match self.step()? {
-            Step::End => {
-                self.done = true;
-                return Ok(());
-            }
-            Step::Bad(line, reason) => {
-                let path = self.path.clone();
-                return Err(IngestError::BadKlineRow { path, line, reason });
-            }
-            Step::Row(line) => line,
-        };
-        if self.record.len() != COLUMNS {
-            return Err(IngestError::UnknownLayout {
-                path: self.path.clone(),
-                columns: self.record.len(),
-            });
+/// Reads the first record: checks the column count, then either validates it as a header or
+/// hands it back as the first data row. `Ok(true)` when the file is empty.
+fn read_first(rows: &mut CsvRows) -> Result<bool, IngestError> {
+    let line = match rows.step()? {
+        Step::End => return Ok(true),
+        Step::Bad(line, reason) => {
+            let path = rows.path().to_path_buf();
+            return Err(IngestError::BadKlineRow { path, line, reason });
         }
-        let first = self
-            .record
-            .get(0)
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches('\u{feff}')
-            .to_ascii_lowercase();
-        // Only a row that names the open-time column is a header; anything else is data, so a
-        // corrupt first row of a header-less file is counted as a bad row like any other.
-        if first.contains("open") && first.contains("time") {
-            return check_header(&self.path, line, &self.record);
-        }
-        self.pending = true;
-        Ok(())
+        Step::Row(line) => line,
+    };
+    let record = rows.record();
+    if record.len() != COLUMNS {
+        return Err(IngestError::UnknownLayout {
+            path: rows.path().to_path_buf(),
+            columns: record.len(),
+            expected: "12-column data.binance.vision kline CSV",
+        });
     }
-
-    /// Advances the CSV reader by one record (or hands out the pending first one).
-    fn step(&mut self) -> Result<Step, IngestError> {
-        if std::mem::take(&mut self.pending) {
-            return Ok(Step::Row(record_line(&self.record)));
-        }
-        // Bytes first, so a row that is not UTF-8 still reaches its dead letter (lossily decoded).
-        let mut bytes = csv::ByteRecord::new();
-        match self.csv.read_byte_record(&mut bytes) {
-            Ok(true) => {
-                let line = bytes.position().map_or(0, csv::Position::line);
-                match csv::StringRecord::from_byte_record(bytes) {
-                    Ok(record) => {
-                        self.record = record;
-                        Ok(Step::Row(line))
-                    }
-                    Err(e) => {
-                        let reason = format!("invalid UTF-8: {}", e.utf8_error());
-                        let fields = e.into_byte_record();
-                        let raw: Vec<_> = fields.iter().map(String::from_utf8_lossy).collect();
-                        self.bad_raw = Some(raw.join(","));
-                        self.record.clear();
-                        Ok(Step::Bad(line, reason))
-                    }
-                }
-            }
-            Ok(false) => Ok(Step::End),
-            Err(e) => {
-                // I/O errors (a truncated .gz) carry no position: the reader's is the next line.
-                let line = e
-                    .position()
-                    .map_or_else(|| self.csv.position().line(), csv::Position::line);
-                match e.into_kind() {
-                    csv::ErrorKind::Io(source) => Err(IngestError::Read {
-                        path: self.path.clone(),
-                        line,
-                        source,
-                    }),
-                    csv::ErrorKind::Utf8 { err, .. } => {
-                        Ok(Step::Bad(line, format!("invalid UTF-8: {err}")))
-                    }
-                    kind => Ok(Step::Bad(line, format!("unreadable CSV record: {kind:?}"))),
-                }
-            }
-        }
+    let first = header_name(record.get(0).unwrap_or(""));
+    // Only a row that names the open-time column is a header; anything else is data, so a
+    // corrupt first row of a header-less file is counted as a bad row like any other.
+    if first.contains("open") && first.contains("time") {
+        check_header(rows.path(), line, record)?;
+        return Ok(false);
     }
+    rows.unread();
+    Ok(false)
+}
 
-    /// Turns the current record into an event, checking order against the previous good row.
-    fn current_event(&mut self) -> Result<MarketEvent, String> {
-        if self.record.len() != COLUMNS {
+impl RowParser for KlineRows {
+    fn parse(&mut self, record: &csv::StringRecord) -> Result<MarketEvent, String> {
+        if record.len() != COLUMNS {
             return Err(format!(
                 "expected {COLUMNS} columns, found {}",
-                self.record.len()
+                record.len()
             ));
         }
-        let bar = parse_bar(&self.record)?;
+        let bar = parse_bar(record)?;
         let open_ms = bar.open_time_ms;
         if let Some(last) = self.last_open_ms.filter(|&last| open_ms <= last) {
             return Err(format!(
                 "open_time {open_ms} is not after the previous row's {last}"
             ));
         }
-        self.last_open_ms = Some(bar.open_time_ms);
+        self.last_open_ms = Some(open_ms);
         Ok(MarketEvent::closed_bar(
             self.exchange,
             self.symbol.clone(),
@@ -237,11 +176,8 @@ impl KlineCsvReader {
         ))
     }
 
-    /// Ends the iteration with `err`.
-    fn fail(&mut self, err: IngestError) -> Option<Result<MarketEvent, IngestError>> {
-        self.done = true;
-        self.tally.finish();
-        Some(Err(err))
+    fn bad_row(&self, path: PathBuf, line: u64, reason: String) -> IngestError {
+        IngestError::BadKlineRow { path, line, reason }
     }
 }
 
@@ -249,47 +185,14 @@ impl Iterator for KlineCsvReader {
     type Item = Result<MarketEvent, IngestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            let (line, reason) = match self.step() {
-                Err(e) => return self.fail(e),
-                Ok(Step::End) => break,
-                Ok(Step::Bad(line, reason)) => (line, reason),
-                Ok(Step::Row(line)) => match self.current_event() {
-                    Ok(event) => {
-                        self.tally.row();
-                        self.tally.event();
-                        return Some(Ok(event));
-                    }
-                    Err(reason) => (line, reason),
-                },
-            };
-            self.tally.row();
-            let path = self.path.clone();
-            let raw = (self.bad_raw.take())
-                .unwrap_or_else(|| self.record.iter().collect::<Vec<_>>().join(","));
-            let err = IngestError::BadKlineRow { path, line, reason };
-            if let Err(e) = self.tally.bad(err, line, &raw) {
-                return self.fail(e);
-            }
-        }
-        self.done = true;
-        self.tally.finish();
-        None
+        self.events.next_event()
     }
-}
-
-fn record_line(record: &csv::StringRecord) -> u64 {
-    record.position().map_or(0, csv::Position::line)
 }
 
 /// Checks a header row's names against [`HEADER`].
 fn check_header(path: &Path, line: u64, record: &csv::StringRecord) -> Result<(), IngestError> {
     for (column, (raw, (futures, spot))) in record.iter().zip(HEADER).enumerate() {
-        let name = raw
-            .trim()
-            .trim_start_matches('\u{feff}')
-            .to_ascii_lowercase()
-            .replace(' ', "_");
+        let name = header_name(raw);
         if name != futures && name != spot {
             return Err(IngestError::BadHeader {
                 path: path.to_path_buf(),
@@ -365,14 +268,14 @@ fn parse_time(s: &str, name: &str) -> Result<i64, String> {
     Ok(ms)
 }
 
-fn parse_number(s: &str, name: &str) -> Result<f64, String> {
+pub(crate) fn parse_number(s: &str, name: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(format!("{name} {s:?} is not a finite number")),
     }
 }
 
-fn parse_price(s: &str, name: &str) -> Result<f64, String> {
+pub(crate) fn parse_price(s: &str, name: &str) -> Result<f64, String> {
     let v = parse_number(s, name)?;
     if v > 0.0 {
         Ok(v)
@@ -381,63 +284,13 @@ fn parse_price(s: &str, name: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_volume(s: &str, name: &str) -> Result<f64, String> {
+pub(crate) fn parse_volume(s: &str, name: &str) -> Result<f64, String> {
     let v = parse_number(s, name)?;
     if v >= 0.0 {
         Ok(v)
     } else {
         Err(format!("{name} {v} is negative"))
     }
-}
-
-/// Seconds in a data.binance.vision interval name (`1s`, `1m`, `15m`, `4h`, `1d`, `1w`); `None`
-/// for calendar intervals (`1mo`) and anything else.
-pub fn interval_secs(interval: &str) -> Option<u64> {
-    let digits = interval.chars().take_while(char::is_ascii_digit).count();
-    let n: u64 = interval[..digits].parse().ok()?;
-    let unit = match &interval[digits..] {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(unit)
-}
-
-/// Symbol and interval from a data.binance.vision file name,
-/// `SYMBOL-INTERVAL-YYYY-MM[-DD].csv[.gz]`; `None` when the name does not follow it.
-pub fn parse_file_name(path: &Path) -> Option<(Symbol, String)> {
-    let name = path.file_name()?.to_str()?;
-    // Extensions in any case, as the replay source accepts them (`.CSV.GZ`).
-    let lower = name.to_ascii_lowercase();
-    let stem_len = lower
-        .strip_suffix(".gz")
-        .unwrap_or(&lower)
-        .strip_suffix(".csv")?
-        .len();
-    let stem = &name[..stem_len];
-    let parts: Vec<&str> = stem.split('-').collect();
-    let (symbol, interval, date) = match parts.as_slice() {
-        [symbol, interval, date @ ..] if date.len() == 2 || date.len() == 3 => {
-            (*symbol, *interval, date)
-        }
-        _ => return None,
-    };
-    let symbol_ok = !symbol.is_empty()
-        && symbol
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let digits = interval.chars().take_while(char::is_ascii_digit).count();
-    let interval_ok = digits > 0
-        && digits < interval.len()
-        && interval[digits..].chars().all(|c| c.is_ascii_alphabetic());
-    let date_ok = date.iter().enumerate().all(|(i, part)| {
-        let width = if i == 0 { 4 } else { 2 };
-        part.len() == width && part.chars().all(|c| c.is_ascii_digit())
-    });
-    (symbol_ok && interval_ok && date_ok).then(|| (Symbol::new(symbol), interval.to_string()))
 }
 
 #[cfg(test)]

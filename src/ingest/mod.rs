@@ -1,20 +1,37 @@
 //! Ingestion: everything that turns outside data into [`MarketEvent`](crate::event::MarketEvent)s.
 //!
-//! This folder owns the file readers used for replay, backtests and training: [`kline_csv`]
-//! (data.binance.vision kline CSV, spot or futures, with or without header, `.csv` or `.csv.gz`),
-//! [`jsonl`] (recorded `MarketEvent` JSONL, `.jsonl` or `.jsonl.gz`) and [`replay`], which opens
-//! many files and merges their events in event-time order. Paths flow in; a stream of
+//! This folder owns the file readers used for replay, backtests and training:
+//! - [`kline_csv`]: data.binance.vision kline CSV (12 columns, spot or futures, with or without
+//!   header) → closed bars;
+//! - [`ohlcv_csv`]: generic OHLCV CSV (`timestamp,open,high,low,close,volume`, header optional;
+//!   integer s / ms / µs or ISO-8601 times; bar length from the caller) → closed bars, with the
+//!   missing trade count, quote and taker-buy volumes filled as documented there;
+//! - [`trades_csv`]: ccxt / freqtrade trades CSV (`timestamp,id,side,price,amount,cost`) → trades;
+//! - [`jsonl`]: recorded `MarketEvent` JSONL;
+//! - [`replay`]: opens many files (`.csv`, `.jsonl`, each optionally `.gz`), picks each CSV
+//!   file's reader by sniffing its first record (`sniff.rs`), and merges all events in event-time
+//!   order.
+//!
+//! [`file_name`] reads symbol and interval from data.binance.vision (`LINKUSDT-1m-2026-02.csv`)
+//! and freqtrade (`XRP_ETH-1m.csv.gz`, `XRP_ETH-trades.csv.gz`) names. Paths flow in; a stream of
 //! `Result<MarketEvent, IngestError>` and per-file [`FileStats`] flow out. Every reader streams
 //! (a file is never held in memory whole) and follows one bad-row policy: a malformed row is
 //! counted, logged with `path:line`, written whole to the [`dead_letter`] file when one is
 //! configured, skipped, and only becomes an error when the count exceeds the configured limit.
+//! The CSV readers share that loop (`csv_rows.rs`), so they cannot drift apart.
 
 pub mod dead_letter;
+pub mod file_name;
 pub mod jsonl;
 pub mod kline_csv;
+pub mod ohlcv_csv;
 pub mod replay;
+pub mod trades_csv;
 
+mod csv_rows;
 mod input;
+mod sniff;
+mod timestamp;
 
 pub use input::FileStats;
 
@@ -54,12 +71,39 @@ pub enum IngestError {
         reason: String,
     },
 
-    /// The first row has a column count this crate does not know.
+    /// One OHLCV or trades CSV row is malformed; skipped unless the bad-row limit is exceeded.
+    #[error("{path}:{line}: bad {format} row: {reason}", path = .path.display())]
+    BadCsvRow {
+        path: PathBuf,
+        line: u64,
+        /// `OHLCV` or `trade`.
+        format: &'static str,
+        reason: String,
+    },
+
+    /// The first row has a column count (or shape) this crate does not know.
     #[error(
-        "{path}: unknown column layout ({columns} columns; expected 12-column data.binance.vision kline CSV)",
+        "{path}: unknown column layout ({columns} columns; expected {expected})",
         path = .path.display()
     )]
-    UnknownLayout { path: PathBuf, columns: usize },
+    UnknownLayout {
+        path: PathBuf,
+        columns: usize,
+        expected: &'static str,
+    },
+
+    /// A CSV header lacks a column the format needs (or the file has no header at all).
+    #[error(
+        "{path}:{line}: no {column:?} column in the first row {found:?}; expected a header like {expected:?}",
+        path = .path.display()
+    )]
+    MissingColumn {
+        path: PathBuf,
+        line: u64,
+        column: &'static str,
+        found: String,
+        expected: &'static str,
+    },
 
     /// A header row is present but a column name is not the expected one.
     #[error(
@@ -78,9 +122,9 @@ pub enum IngestError {
     #[error("{path}: too many bad rows ({bad} > limit {limit})", path = .path.display())]
     TooManyBadRows { path: PathBuf, bad: u64, limit: u64 },
 
-    /// No symbol was given and the file name does not follow data.binance.vision's naming.
+    /// No symbol was given and the file name follows none of the known naming styles.
     #[error(
-        "{path}: cannot infer symbol from file name; expected SYMBOL-1m-YYYY-MM.csv[.gz]",
+        "{path}: cannot infer symbol from file name; expected SYMBOL-1m-YYYY-MM.csv[.gz], SYMBOL-1m.csv[.gz] or SYMBOL-trades.csv[.gz] (or give --symbol)",
         path = .path.display()
     )]
     NoSymbol { path: PathBuf },
@@ -108,6 +152,10 @@ pub enum IngestError {
         secs: u64,
         want: u64,
     },
+
+    /// The configured bar interval cannot be used (zero, or too large to count in ms).
+    #[error("{path}: bar interval of {secs} s is not usable", path = .path.display())]
+    BadInterval { path: PathBuf, secs: u64 },
 
     /// The file's extension names no format this crate reads.
     #[error(

@@ -1,20 +1,26 @@
 //! Replay: many market-data files merged into one stream in event-time order.
 //!
 //! In: paths (files, or directories meaning every `.csv`, `.csv.gz`, `.jsonl` and `.jsonl.gz`
-//! file directly inside, sorted by name) and [`ReplayOptions`]. The format follows the extension:
-//! `.jsonl[.gz]` is MarketEvent JSONL ([`JsonlReader`]), `.csv[.gz]` is data.binance.vision kline
-//! CSV ([`KlineCsvReader`]). Out: `Result<MarketEvent, IngestError>` items, merged by
-//! `ts_event_ns` with a k-way merge (a `BinaryHeap` holding the next event of each file; ties go to
-//! the file given first, so a replay is deterministic), then per-file [`FileStats`]. Every file is
-//! streamed: memory holds one pending event per file, never a whole file. The first error ends the
-//! stream. The output is in event-time order when each file is (kline files are checked row by
-//! row; JSONL files going backwards are counted in `out_of_order`).
+//! file directly inside, sorted by name) and [`ReplayOptions`]. `.jsonl[.gz]` is MarketEvent JSONL
+//! ([`JsonlReader`]); a `.csv[.gz]` file's layout is sniffed from its first record (see
+//! `sniff.rs`): 12 columns is data.binance.vision kline CSV ([`KlineCsvReader`]), 6 or 7 columns
+//! generic OHLCV ([`OhlcvCsvReader`]), a `side` column trades ([`TradesCsvReader`]). Out:
+//! `Result<MarketEvent, IngestError>` items, merged by `ts_event_ns` with a k-way merge (a
+//! `BinaryHeap` holding the next event of each file; ties go to the file given first, so a replay
+//! is deterministic), then per-file [`FileStats`]. Every file is streamed: memory holds one
+//! pending event per file, never a whole file. The first error ends the stream. The output is in
+//! event-time order when each file is (CSV files are checked row by row; JSONL files going
+//! backwards are counted in `out_of_order`), whatever mix of formats is given: bars are stamped at
+//! their close time, trades at their own time.
 
 use super::IngestError;
 use super::dead_letter::DeadLetters;
 use super::input::{FileStats, lower_file_name};
 use super::jsonl::JsonlReader;
 use super::kline_csv::{KlineCsvReader, interval_secs, parse_file_name};
+use super::ohlcv_csv::OhlcvCsvReader;
+use super::sniff::{CsvFormat, sniff_csv};
+use super::trades_csv::TradesCsvReader;
 use crate::event::{Exchange, MarketEvent, Symbol};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -23,10 +29,13 @@ use std::path::{Path, PathBuf};
 /// How replay files are read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayOptions {
-    /// Exchange stamped on kline CSV events (the files do not say). Default `binance_futures`.
+    /// Exchange stamped on CSV events (the files do not say). Default `binance_futures`.
     pub exchange: Exchange,
-    /// Symbol for kline CSV events instead of the one in the file name. Default: none.
+    /// Symbol for CSV events instead of the one in the file name. Default: none.
     pub symbol_override: Option<Symbol>,
+    /// Bar length for generic OHLCV CSV files, which do not state it (the CLI sets
+    /// `features.bar_interval_secs`); their open times must lie on this grid. Default 60.
+    pub interval_secs: u64,
     /// Malformed rows tolerated per file before reading fails. Default 100.
     pub max_bad_rows: u64,
     /// Where skipped rows are written whole. Default: nowhere (counted and logged only).
@@ -38,14 +47,18 @@ impl Default for ReplayOptions {
         Self {
             exchange: Exchange::BinanceFutures,
             symbol_override: None,
+            interval_secs: 60,
             max_bad_rows: 100,
             dead_letters: None,
         }
     }
 }
 
-/// Refuses kline files whose name says another bar interval than `want_secs` (a 5m file through a
-/// 1m model would otherwise be rejected bar by bar and yield nothing). Other files pass.
+/// Refuses bar files whose name says another bar interval than `want_secs` (a 5m kline file
+/// through a 1m model would otherwise be rejected bar by bar and yield nothing; a 5m OHLCV file
+/// would even pass as sparse 1m bars). Names in the data.binance.vision style
+/// (`SYMBOL-5m-2026-02.csv`) and the freqtrade style (`XRP_ETH-5m.csv.gz`) state an interval;
+/// other files (trades, JSONL, free names) pass.
 pub fn check_intervals<P: AsRef<Path>>(paths: &[P], want_secs: u64) -> Result<(), IngestError> {
     for path in expand_paths(paths)? {
         let Some((_, interval)) = parse_file_name(&path) else {
@@ -63,10 +76,10 @@ pub fn check_intervals<P: AsRef<Path>>(paths: &[P], want_secs: u64) -> Result<()
     Ok(())
 }
 
-/// A file format the replay source reads, chosen by extension.
+/// A file format the replay source reads, chosen by extension (CSV layouts are sniffed later).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
-    KlineCsv,
+    Csv,
     Jsonl,
 }
 
@@ -74,7 +87,7 @@ fn format_of(path: &Path) -> Option<Format> {
     let name = lower_file_name(path);
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     if name.ends_with(".csv") {
-        Some(Format::KlineCsv)
+        Some(Format::Csv)
     } else if name.ends_with(".jsonl") {
         Some(Format::Jsonl)
     } else {
@@ -119,9 +132,11 @@ pub fn expand_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>, IngestE
     Ok(files)
 }
 
-/// One open file of either format.
+/// One open file of any format.
 enum FileReader {
     Kline(KlineCsvReader),
+    Ohlcv(OhlcvCsvReader),
+    Trades(TradesCsvReader),
     Jsonl(JsonlReader),
 }
 
@@ -129,24 +144,42 @@ impl FileReader {
     fn open(path: &Path, options: &ReplayOptions) -> Result<Self, IngestError> {
         let limit = options.max_bad_rows;
         let dl = options.dead_letters.clone();
-        match format_of(path) {
-            Some(Format::KlineCsv) => {
-                let symbol = options.symbol_override.clone();
-                let reader = KlineCsvReader::open(path, options.exchange, symbol, limit)?;
-                Ok(Self::Kline(reader.with_dead_letters(dl)))
+        let exchange = options.exchange;
+        let symbol = options.symbol_override.clone();
+        let csv = match format_of(path) {
+            Some(Format::Csv) => sniff_csv(path)?,
+            Some(Format::Jsonl) => {
+                let reader = JsonlReader::open(path, limit)?;
+                return Ok(Self::Jsonl(reader.with_dead_letters(dl)));
             }
-            Some(Format::Jsonl) => Ok(Self::Jsonl(
-                JsonlReader::open(path, limit)?.with_dead_letters(dl),
-            )),
-            None => Err(IngestError::UnsupportedFile {
-                path: path.to_path_buf(),
-            }),
-        }
+            None => {
+                return Err(IngestError::UnsupportedFile {
+                    path: path.to_path_buf(),
+                });
+            }
+        };
+        Ok(match csv {
+            CsvFormat::Kline => {
+                let reader = KlineCsvReader::open(path, exchange, symbol, limit)?;
+                Self::Kline(reader.with_dead_letters(dl))
+            }
+            CsvFormat::Ohlcv => {
+                let secs = options.interval_secs;
+                let reader = OhlcvCsvReader::open(path, exchange, symbol, secs, limit)?;
+                Self::Ohlcv(reader.with_dead_letters(dl))
+            }
+            CsvFormat::Trades => {
+                let reader = TradesCsvReader::open(path, exchange, symbol, limit)?;
+                Self::Trades(reader.with_dead_letters(dl))
+            }
+        })
     }
 
     fn next_event(&mut self) -> Option<Result<MarketEvent, IngestError>> {
         match self {
             Self::Kline(reader) => reader.next(),
+            Self::Ohlcv(reader) => reader.next(),
+            Self::Trades(reader) => reader.next(),
             Self::Jsonl(reader) => reader.next(),
         }
     }
@@ -154,6 +187,8 @@ impl FileReader {
     fn stats(&self) -> &FileStats {
         match self {
             Self::Kline(reader) => reader.stats(),
+            Self::Ohlcv(reader) => reader.stats(),
+            Self::Trades(reader) => reader.stats(),
             Self::Jsonl(reader) => reader.stats(),
         }
     }

@@ -41,6 +41,7 @@ fn default_options() {
     assert_eq!(options.exchange, Exchange::BinanceFutures);
     assert_eq!(options.symbol_override, None);
     assert_eq!(options.max_bad_rows, 100);
+    assert_eq!(options.interval_secs, 60);
 }
 
 #[test]
@@ -164,4 +165,78 @@ fn a_failing_file_ends_the_stream_with_its_error() {
 fn replay_source_can_move_to_another_thread() {
     fn assert_send<T: Send>() {}
     assert_send::<ReplaySource>();
+}
+
+const XRP_TRADES: &str = "freqtrade/XRP_ETH-trades.csv.gz";
+const XRP_1M: &str = "freqtrade/XRP_ETH-1m.csv.gz";
+const XRP_5M: &str = "freqtrade/XRP_ETH-5m.csv.gz";
+
+#[test]
+fn csv_layouts_are_sniffed_and_merged_by_event_time() {
+    let paths = [fixture(XRP_TRADES), fixture(XRP_1M), fixture(LINK)];
+    let (merged, stats) = replay(&paths);
+    let counts: Vec<u64> = stats.iter().map(|s| s.events).collect();
+    assert_eq!(counts, [12_477, 2_469, 300]);
+    assert_eq!(merged.len(), 12_477 + 2_469 + 300);
+    assert!(is_non_decreasing(&merged));
+    let trades = merged
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Trade { .. }))
+        .count();
+    assert_eq!(trades, 12_477);
+    // A minute's trades come before the bar that closes it.
+    let first_bar = merged.iter().position(|e| e.as_bar().is_some()).unwrap();
+    assert!(
+        merged[..first_bar]
+            .iter()
+            .all(|e| e.ts_event_ns < 1_570_752_060_000_000_000)
+    );
+    assert!(first_bar > 0);
+}
+
+#[test]
+fn ohlcv_bars_follow_the_configured_interval() {
+    let options = ReplayOptions {
+        interval_secs: 300,
+        ..ReplayOptions::default()
+    };
+    let mut source = ReplaySource::open(&[fixture(XRP_5M)], &options).unwrap();
+    let bars: Vec<_> = source.by_ref().map(Result::unwrap).collect();
+    assert_eq!(bars.len(), 706);
+    let first = bars[0].as_bar().unwrap();
+    assert_eq!(first.close_time_ms - first.open_time_ms, 299_999);
+    assert!(check_intervals(&[fixture(XRP_5M)], 300).is_ok());
+    let err = check_intervals(&[fixture(XRP_TRADES), fixture(XRP_5M)], 60).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IngestError::WrongInterval {
+                secs: 300,
+                want: 60,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(check_intervals(&[fixture(XRP_TRADES), fixture(XRP_1M)], 60).is_ok());
+}
+
+#[test]
+fn unknown_csv_layout_names_the_file_and_the_expected_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("XRP_ETH-1m.csv");
+    std::fs::write(&odd, "1570752000000,1,2,3,4\n").unwrap();
+    let err = open_err(std::slice::from_ref(&odd));
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "{}: unknown column layout (5 columns",
+            odd.display()
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("kline") && msg.contains("OHLCV") && msg.contains("trades"),
+        "{msg}"
+    );
 }
