@@ -86,7 +86,11 @@ fn check(json: &str, csv: &str) {
     let mut n_clipped = 0;
     for (i, (x, z)) in g.x.iter().zip(&g.z).enumerate() {
         let flag = fitted.transform_into(x, &mut out);
-        assert_eq!(flag, z.iter().any(|v| v.abs() > 10.0), "{json} row {i} flag");
+        assert_eq!(
+            flag,
+            z.iter().any(|v| v.abs() > 10.0),
+            "{json} row {i} flag"
+        );
         for (a, b) in out.iter().zip(z) {
             if b.abs() > 10.0 {
                 assert_eq!(f64::from(*a), 10.0 * b.signum(), "{json} row {i}");

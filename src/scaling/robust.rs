@@ -173,9 +173,15 @@ mod tests {
     fn iqr_below_ten_epsilon_is_zero_as_in_sklearn() {
         // numpy: IQR of [0, 0, 1e-15, 1e-15] is 1e-15 < 10 ε -> sklearn's scale_ is 1.
         let rows: Vec<Vec<f64>> = [0.0, 0.0, 1e-15, 1e-15].map(|v| vec![v]).to_vec();
-        assert_eq!(RobustScaler::fit(&names(1), &rows, 10.0).unwrap().scale_[0], 1.0);
+        assert_eq!(
+            RobustScaler::fit(&names(1), &rows, 10.0).unwrap().scale_[0],
+            1.0
+        );
         let rows: Vec<Vec<f64>> = [0.0, 0.0, 1e-13, 1e-13].map(|v| vec![v]).to_vec();
-        assert_eq!(RobustScaler::fit(&names(1), &rows, 10.0).unwrap().scale_[0], 1e-13);
+        assert_eq!(
+            RobustScaler::fit(&names(1), &rows, 10.0).unwrap().scale_[0],
+            1e-13
+        );
     }
 
     #[test]

@@ -22,9 +22,11 @@
 //!
 //! The gain is `g = 1 - 2^(-1/half_life_bars)`: an observation's weight halves every
 //! `half_life_bars` bars. A cold (unseeded) scaler starts with the running-quantile gain
-//! `g = max(g, 1/(n+1))` (`n` = values learned so far), so the first bars are weighted equally and
-//! the estimate does not depend on where it started; a scaler seeded from a fitted
-//! [`RobustScaler`] uses the forgetting gain from the first bar.
+//! `g = max(g, 1/(n+1))` (`n` = values learned so far; the first value initialises all three
+//! quartiles), so early bars weigh about equally, as in a running quantile, until the forgetting
+//! takes over; a scaler seeded from a fitted [`RobustScaler`] uses the forgetting gain from the
+//! first bar. Before it is warm a cold scaler still transforms (callers gate on
+//! [`StreamingScaler::is_warm`]).
 //!
 //! State: 7 `f64`s and one counter per feature; an update is O(1) per feature and allocates
 //! nothing. No randomness: the same input gives bit-identical state.
@@ -43,11 +45,12 @@
 //! 6 × 36,000 real 1-minute bars of `tests/fixtures/klines/train/`, for three features: 1-bar log
 //! return, `ln(1 + volume)` and the taker-buy ratio. The window that matches the forgetting is
 //! `N = round(2/g - 1)` bars (≈ 2.885 half-lives: an exponential weighting and an N-bar window
-//! then have the same mean age, the EMA "span" convention; [`StreamingScalerConfig::
-//! equivalent_window`]). Errors are in units of the exact window IQR, at every bar once the window
-//! is full (cold start, no seed), pooled over the 6 symbols (~210,000 points per feature).
-//! Measured by `cargo test --locked --test scaler_streaming -- --nocapture accuracy_report`
-//! (15 s in a debug build):
+//! then have the same mean age, the EMA "span" convention;
+//! [`StreamingScalerConfig::equivalent_window`]). Errors are in units of the exact window IQR, at
+//! every bar once the window is full (cold start, no seed), pooled over the 6 symbols (~210,000
+//! points per feature).
+//! Measured by `cargo test --locked --test scaler_streaming -- --ignored --nocapture
+//! accuracy_report` (15 s in a debug build):
 //!
 //! ```text
 //!                              |Δcenter|/IQR       |Δscale|/IQR
@@ -397,8 +400,16 @@ impl StreamingScaler {
         clipped
     }
 
-    /// Learns one row (values per feature, in `feature_names` order). Non-finite values are
-    /// skipped (that feature learns nothing from this row). Allocates nothing.
+    /// Scales one row into a new vector; see [`transform_into`](Self::transform_into).
+    pub fn transform(&self, row: &[f64]) -> (Vec<f32>, bool) {
+        let mut out = Vec::with_capacity(row.len());
+        let clipped = self.transform_into(row, &mut out);
+        (out, clipped)
+    }
+
+    /// Learns one row (values per feature, in `feature_names` order; a row of another width is a
+    /// caller bug: debug builds panic, release builds learn the common prefix). Non-finite values
+    /// are skipped (that feature learns nothing from this row). Allocates nothing.
     pub fn update(&mut self, row: &[f64]) {
         debug_assert_eq!(row.len(), self.q50.len());
         if self.gain == 0.0 {
@@ -574,9 +585,17 @@ mod tests {
         for (shift, max_halfway) in [(2.0, 1.3), (10.0, 2.6)] {
             let (halfway, err, scale) = follow_shift(h, shift, 6 * h as usize);
             let halfway = halfway.expect("median never reached halfway") as f64 / h;
-            eprintln!("shift {shift} sigma: halfway after {halfway:.2} half-lives, error after 6: {err:.4} IQR, IQR {scale:.3}");
-            assert!(halfway <= max_halfway, "{shift} sigma: halfway after {halfway} half-lives");
-            assert!(err < 0.1, "{shift} sigma: after 6 half-lives the median is off by {err} IQR");
+            eprintln!(
+                "shift {shift} sigma: halfway after {halfway:.2} half-lives, error after 6: {err:.4} IQR, IQR {scale:.3}"
+            );
+            assert!(
+                halfway <= max_halfway,
+                "{shift} sigma: halfway after {halfway} half-lives"
+            );
+            assert!(
+                err < 0.1,
+                "{shift} sigma: after 6 half-lives the median is off by {err} IQR"
+            );
             assert!((scale - 1.349).abs() < 0.3, "IQR {scale} after the shift");
         }
     }
@@ -614,7 +633,10 @@ mod tests {
         let mut broken = v.clone();
         broken["q25"][0] = serde_json::json!(1e9);
         let mut b: StreamingScaler = serde_json::from_value(broken).unwrap();
-        assert!(b.validate(&names(2)).is_err(), "unordered quartiles accepted");
+        assert!(
+            b.validate(&names(2)).is_err(),
+            "unordered quartiles accepted"
+        );
         let mut broken = v.clone();
         broken["density50"] = serde_json::json!([1.0]);
         let mut b: StreamingScaler = serde_json::from_value(broken).unwrap();
@@ -642,10 +664,12 @@ mod tests {
             let cb = fitted.transform_into(&row, &mut b);
             assert_eq!((a.clone(), ca), (b.clone(), cb), "row {row:?}");
         }
-        assert!(StreamingScaler::new(&names(3), cfg(10.0))
-            .unwrap()
-            .seed_from(&fitted)
-            .is_err());
+        assert!(
+            StreamingScaler::new(&names(3), cfg(10.0))
+                .unwrap()
+                .seed_from(&fitted)
+                .is_err()
+        );
     }
 
     #[test]
