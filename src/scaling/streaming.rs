@@ -185,8 +185,6 @@ pub struct StreamingScaler {
     density75: Vec<f64>,
     /// Exponentially weighted mean |x - median|.
     abs_dev: Vec<f64>,
-    #[serde(skip)]
-    gain: f64,
 }
 
 /// `a/2 - b/2`: never overflows for finite inputs.
@@ -214,7 +212,6 @@ impl StreamingScaler {
             density50: z.clone(),
             density75: z.clone(),
             abs_dev: z,
-            gain: config.gain(),
         })
     }
 
@@ -259,8 +256,8 @@ impl StreamingScaler {
     }
 
     /// Checks a deserialised state: algorithm tag, config, array lengths, expected names, finite
-    /// values, ordered quartiles, non-negative densities. Also restores derived fields.
-    pub fn validate(&mut self, expected_names: &[String]) -> Result<(), ScalerError> {
+    /// values, ordered quartiles, non-negative densities.
+    pub fn validate(&self, expected_names: &[String]) -> Result<(), ScalerError> {
         let bad = |m: String| Err(ScalerError::Inconsistent(m));
         if self.algorithm != ALGORITHM {
             return bad(format!(
@@ -312,7 +309,6 @@ impl StreamingScaler {
                 return bad(format!("feature {name:?}: quartiles out of order {vals:?}"));
             }
         }
-        self.gain = self.config.gain();
         Ok(())
     }
 
@@ -412,13 +408,10 @@ impl StreamingScaler {
     /// are skipped (that feature learns nothing from this row). Allocates nothing.
     pub fn update(&mut self, row: &[f64]) {
         debug_assert_eq!(row.len(), self.q50.len());
-        if self.gain == 0.0 {
-            // Deserialised without `validate` (gain is not serialised).
-            self.gain = self.config.gain();
-        }
+        let gain = self.config.gain();
         for (j, &x) in row.iter().enumerate().take(self.q50.len()) {
             if x.is_finite() {
-                self.update_feature(j, x);
+                self.update_feature(j, x, gain);
             }
         }
     }
@@ -431,7 +424,7 @@ impl StreamingScaler {
         clipped
     }
 
-    fn update_feature(&mut self, j: usize, x: f64) {
+    fn update_feature(&mut self, j: usize, x: f64, gain: f64) {
         let n = self.count[j];
         self.count[j] = n.saturating_add(1);
         if n == 0 && !self.seeded {
@@ -441,9 +434,9 @@ impl StreamingScaler {
             return;
         }
         let g = if self.seeded {
-            self.gain
+            gain
         } else {
-            self.gain.max(1.0 / (n as f64 + 1.0))
+            gain.max(1.0 / (n as f64 + 1.0))
         };
         let median = self.q50[j];
         // Kernel half-width, all in halves so nothing overflows.
@@ -530,6 +523,28 @@ mod tests {
         assert!(s.transform_into(&[100.0], &mut out));
         assert_eq!(out, vec![10.0]);
         assert!(s.is_warm());
+    }
+
+    #[test]
+    fn seeded_constant_feature_stays_at_zero() {
+        // A fitted constant column has center c and scale 1 (IQR 0): seeded quartiles c ∓ 0.5
+        // must shrink onto c while every output stays exactly 0.
+        let fitted = RobustScaler {
+            center_: vec![3.25],
+            scale_: vec![1.0],
+            quantile_range: (25.0, 75.0),
+            feature_names_in_: names(1),
+            n_features_in_: 1,
+            clip: 10.0,
+        };
+        let mut s = StreamingScaler::from_fitted(&fitted, cfg(20.0)).unwrap();
+        let mut out = Vec::new();
+        for _ in 0..5000 {
+            assert!(!s.transform_then_update(&[3.25], &mut out));
+            assert_eq!(out, vec![0.0]);
+        }
+        assert_eq!(s.center(0), 3.25);
+        assert_eq!(s.scale(0), 1.0, "quartiles {:?}", s.quartiles(0));
     }
 
     #[test]
@@ -626,20 +641,20 @@ mod tests {
         ] {
             assert!(v.get(k).is_some(), "missing {k} in {text}");
         }
-        let mut back: StreamingScaler = serde_json::from_str(&text).unwrap();
+        let back: StreamingScaler = serde_json::from_str(&text).unwrap();
         back.validate(&names(2)).unwrap();
         assert_eq!(back, s);
         assert!(back.clone().validate(&names(3)).is_err());
         let mut broken = v.clone();
         broken["q25"][0] = serde_json::json!(1e9);
-        let mut b: StreamingScaler = serde_json::from_value(broken).unwrap();
+        let b: StreamingScaler = serde_json::from_value(broken).unwrap();
         assert!(
             b.validate(&names(2)).is_err(),
             "unordered quartiles accepted"
         );
         let mut broken = v.clone();
         broken["density50"] = serde_json::json!([1.0]);
-        let mut b: StreamingScaler = serde_json::from_value(broken).unwrap();
+        let b: StreamingScaler = serde_json::from_value(broken).unwrap();
         assert!(b.validate(&names(2)).is_err(), "short array accepted");
         let mut broken = v;
         broken["extra"] = serde_json::json!(1);
@@ -730,7 +745,7 @@ mod tests {
                     prop_assert!(s.scale(j).is_finite() && s.scale(j) > 0.0);
                 }
             }
-            let mut back: StreamingScaler =
+            let back: StreamingScaler =
                 serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
             prop_assert!(back.validate(&names(3)).is_ok());
         }
