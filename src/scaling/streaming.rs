@@ -101,7 +101,9 @@
 //!  "q25":[..],"q50":[..],"q75":[..], "density25":[..],"density50":[..],"density75":[..],
 //!  "abs_dev":[..]}
 //! ```
-//! Call [`StreamingScaler::validate`] after loading.
+//! Call [`StreamingScaler::validate`] after loading. (serde_json is built without its
+//! `float_roundtrip` feature, so a reloaded value may differ from the saved one in its last bit;
+//! harmless for scaling, but a bit-exact replay from a snapshot would need that feature.)
 
 use super::robust::{RobustScaler, ScalerError};
 use serde::{Deserialize, Serialize};
