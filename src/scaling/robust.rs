@@ -1,5 +1,5 @@
-//! `RobustScaler`: center = median, scale = IQR (25–75 by default), scale 1 where the IQR is 0,
-//! clip to ±`clip`. Quantiles use linear interpolation between order statistics, exactly as
+//! `RobustScaler`: center = median, scale = IQR (25–75 by default), scale 1 where the IQR is 0
+//! (below 10 ε, as scikit-learn's `_handle_zeros_in_scale`), clip to ±`clip`. Quantiles use linear interpolation between order statistics, exactly as
 //! `numpy.percentile` (and so scikit-learn) does; the JSON uses scikit-learn's names
 //! (`center_`, `scale_`, `quantile_range`, `feature_names_in_`, `n_features_in_`).
 
@@ -73,7 +73,8 @@ impl RobustScaler {
             col.sort_by(f64::total_cmp);
             center.push(percentile_sorted(&col, 50.0));
             let iqr = percentile_sorted(&col, q_hi) - percentile_sorted(&col, q_lo);
-            scale.push(if iqr == 0.0 { 1.0 } else { iqr });
+            // scikit-learn's `_handle_zeros_in_scale`: a scale below 10 ε is treated as 0.
+            scale.push(if iqr < 10.0 * f64::EPSILON { 1.0 } else { iqr });
         }
         Ok(Self {
             center_: center,
@@ -166,6 +167,21 @@ mod tests {
         let (out, clipped) = s.transform(&[5.0, 1000.0]);
         assert_eq!(out[1], 3.0);
         assert!(clipped);
+    }
+
+    #[test]
+    fn iqr_below_ten_epsilon_is_zero_as_in_sklearn() {
+        // numpy: IQR of [0, 0, 1e-15, 1e-15] is 1e-15 < 10 ε -> sklearn's scale_ is 1.
+        let rows: Vec<Vec<f64>> = [0.0, 0.0, 1e-15, 1e-15].map(|v| vec![v]).to_vec();
+        assert_eq!(
+            RobustScaler::fit(&names(1), &rows, 10.0).unwrap().scale_[0],
+            1.0
+        );
+        let rows: Vec<Vec<f64>> = [0.0, 0.0, 1e-13, 1e-13].map(|v| vec![v]).to_vec();
+        assert_eq!(
+            RobustScaler::fit(&names(1), &rows, 10.0).unwrap().scale_[0],
+            1e-13
+        );
     }
 
     #[test]
