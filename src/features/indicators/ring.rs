@@ -117,9 +117,97 @@ impl RollingMoments {
     }
 }
 
+/// Sum of the last `period` values, O(1) amortised per push, with the drift of a running sum kept
+/// in check: a running `sum -= old; sum += new` accumulates one rounding error per step, and after a
+/// large value leaves the window that error can dwarf what remains (a flat window after a jump
+/// would read 1e-16 instead of 0). So the sum is re-added from the ring every `period` pushes
+/// (bounding the accumulated error to ~`period` ulps of the largest recent sum) and whenever it
+/// has fallen below 1/1000 of the largest |sum| seen since the last re-sum (so that bound stays
+/// small relative to the current sum: ≤ `period`·1000·ε, 4.4e-12 relative at period 20).
+/// The extra O(period) re-sums are amortised over `period` pushes, or need a 1000× fall of the
+/// window sum. Values are clamped to ±`f64::MAX / (period + 1)` on entry so the sum cannot overflow.
+#[derive(Clone, Debug)]
+pub struct RollingSum {
+    ring: Ring<f64>,
+    sum: f64,
+    peak: f64,
+    since_resum: usize,
+    limit: f64,
+}
+
+impl RollingSum {
+    pub fn new(period: usize) -> Self {
+        Self {
+            ring: Ring::new(period),
+            sum: 0.0,
+            peak: 0.0,
+            since_resum: 0,
+            limit: f64::MAX / (period as f64 + 1.0),
+        }
+    }
+
+    /// Adds `x`; once `period` values are in, returns the sum of the last `period` values.
+    pub fn push(&mut self, x: f64) -> Option<f64> {
+        let x = x.clamp(-self.limit, self.limit);
+        if let Some(old) = self.ring.push(x) {
+            self.sum -= old;
+        }
+        self.sum += x;
+        self.since_resum += 1;
+        self.peak = self.peak.max(self.sum.abs());
+        if self.since_resum >= self.ring.capacity() || self.sum.abs() < self.peak * 1e-3 {
+            self.sum = self.ring.iter().sum();
+            self.peak = self.sum.abs();
+            self.since_resum = 0;
+        }
+        self.ring.is_full().then_some(self.sum)
+    }
+
+    pub fn period(&self) -> usize {
+        self.ring.capacity()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rolling_sum_returns_to_exact_zero_after_a_jump_leaves() {
+        let mut s = RollingSum::new(3);
+        for x in [0.1, 1e12, 0.3, 0.0, 0.0] {
+            s.push(x);
+        }
+        assert_eq!(s.push(0.0), Some(0.0));
+        assert_eq!(s.push(0.7), Some(0.7));
+    }
+
+    #[test]
+    fn rolling_sum_matches_a_fresh_sum_over_many_pushes() {
+        let mut s = RollingSum::new(20);
+        let xs: Vec<f64> = (0..50_000u64)
+            .map(|i| {
+                let u = (i.wrapping_mul(2_654_435_761) % 1_000_003) as f64 / 1_000_003.0;
+                if i % 997 == 0 { u * 1e9 } else { u * 1e-3 }
+            })
+            .collect();
+        for (i, &x) in xs.iter().enumerate() {
+            let got = s.push(x);
+            if i >= 19 {
+                let exact: f64 = xs[i - 19..=i].iter().sum();
+                let got = got.unwrap_or(f64::NAN);
+                assert!((got - exact).abs() <= 1e-11 * exact.abs(), "{i}: {got} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn rolling_sum_cannot_overflow() {
+        let mut s = RollingSum::new(4);
+        for _ in 0..10 {
+            assert!(s.push(f64::MAX).is_none_or(f64::is_finite));
+        }
+    }
 
     #[test]
     fn push_evicts_oldest_and_iterates_in_order() {
