@@ -13,6 +13,10 @@
   INDICATOR_COLUMNS. TA-Lib 0.6.8 (C library 0.6.4) for RSI, ATR, MACD, BBANDS, ROC, STOCH, OBV,
   MFI; numpy for Parkinson, Garman-Klass and the VWAP deviation, which TA-Lib lacks (each window
   summed with math.fsum, i.e. correctly rounded, so the goldens carry no rolling-sum drift).
+* tests/fixtures/golden/indicators_ALGOUSDT_train_36000_sampled.csv.gz: the same table computed
+  over all 36,000 bars of tests/fixtures/klines/train/ALGOUSDT-1m-2026-02.csv.gz (22 of them with
+  zero volume) but keeping only every 100th row and the last 300, so the tests can check that the
+  streaming sums have not drifted after a long run without a 10 MB golden.
 
 Usage: python3 -m venv .venv-oracle && .venv-oracle/bin/pip install TA-Lib==0.6.8 numpy==2.4.6 \
            scikit-learn==1.7.2 && .venv-oracle/bin/python scripts/make_golden.py [--out DIR]
@@ -69,7 +73,7 @@ def rolling(terms, n, f):
     return out
 
 
-def indicator_table(path):
+def indicator_table(path, keep=lambda i, n: True):
     with gzip.open(path, "rt") as f:
         rows = list(csv.DictReader(f))
     o, h, l, c, v, qv = (np.array([float(r[k]) for r in rows]) for k in
@@ -95,16 +99,23 @@ def indicator_table(path):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["open_time"] + INDICATOR_COLUMNS)
     for i, r in enumerate(rows):
-        w.writerow([r["open_time"]] + [repr(float(x[i])) for x in cols])
+        if keep(i, len(rows)):
+            w.writerow([r["open_time"]] + [repr(float(x[i])) for x in cols])
     return buf.getvalue().encode()
+
+
+def write_gz(out, data):
+    with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", compresslevel=9,
+                                               fileobj=raw, mtime=0) as gz:
+        gz.write(data)
+    print("wrote", out)
 
 
 out = outdir / "indicators_LINKUSDT_300.csv"
 out.write_bytes(indicator_table(src))
 print("wrote", out)
-out = outdir / "indicators_ALGOUSDT_3000.csv.gz"
-table = indicator_table(root / "tests/fixtures/klines/zero_volume/ALGOUSDT-1m-2026-02.csv.gz")
-with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw,
-                                           mtime=0) as gz:
-    gz.write(table)
-print("wrote", out)
+write_gz(outdir / "indicators_ALGOUSDT_3000.csv.gz",
+         indicator_table(root / "tests/fixtures/klines/zero_volume/ALGOUSDT-1m-2026-02.csv.gz"))
+write_gz(outdir / "indicators_ALGOUSDT_train_36000_sampled.csv.gz",
+         indicator_table(root / "tests/fixtures/klines/train/ALGOUSDT-1m-2026-02.csv.gz",
+                         keep=lambda i, n: i % 100 == 0 or i >= n - 300))

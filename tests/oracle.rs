@@ -1,13 +1,18 @@
 //! Outside oracles: TA-Lib 0.6.8 and scikit-learn 1.7.2 outputs on real bars, written once by
 //! `scripts/make_golden.py` into `tests/fixtures/golden/`. Our streaming indicators must produce a
 //! value exactly where TA-Lib does (same warm-up) and agree to 1e-9 relative; the RobustScaler must
-//! match scikit-learn's `center_` / `scale_`.
+//! match scikit-learn's `center_` / `scale_`. Parkinson, Garman–Klass and the VWAP deviation, which
+//! TA-Lib lacks, are held to numpy with exactly rounded window sums, to the same 1e-9.
 
 mod common;
 
 use common::*;
-use signal_engine::features::indicators::{Atr, Bollinger, Macd, Rsi};
+use signal_engine::event::Bar;
+use signal_engine::features::indicators::{
+    Atr, Bollinger, GarmanKlass, Macd, Mfi, Obv, Parkinson, Roc, Rsi, Stoch, Vwap,
+};
 use signal_engine::scaling::RobustScaler;
+use std::io::Read;
 
 fn golden() -> Vec<Vec<Option<f64>>> {
     let text = std::fs::read_to_string(fixture("golden/talib_LINKUSDT_300.csv")).unwrap();
@@ -94,4 +99,223 @@ fn robust_scaler_matches_sklearn() {
             );
         }
     }
+}
+
+/// The golden columns after `open_time`, in file order.
+const COLUMNS: [&str; 16] = [
+    "rsi_14",
+    "atr_14",
+    "macd_12_26_9",
+    "macd_signal_12_26_9",
+    "macd_hist_12_26_9",
+    "bb_upper_20_2",
+    "bb_middle_20_2",
+    "bb_lower_20_2",
+    "roc_10",
+    "stoch_k_14_3_3",
+    "stoch_d_14_3_3",
+    "obv",
+    "mfi_14",
+    "parkinson_20",
+    "garman_klass_20",
+    "vwap_dev_20",
+];
+
+/// TA-Lib's lookback (numpy's warm-up for the last three) per column: the first value's bar.
+const LOOKBACKS: [usize; 16] = [
+    14, 14, 33, 33, 33, 19, 19, 19, 10, 17, 17, 0, 14, 19, 19, 19,
+];
+
+/// Every indicator of the golden table, fed one bar at a time.
+struct All {
+    rsi: Rsi,
+    atr: Atr,
+    macd: Macd,
+    bb: Bollinger,
+    roc: Roc,
+    stoch: Stoch,
+    obv: Obv,
+    mfi: Mfi,
+    parkinson: Parkinson,
+    gk: GarmanKlass,
+    vwap: Vwap,
+}
+
+impl All {
+    fn new() -> Self {
+        Self {
+            rsi: Rsi::new(14),
+            atr: Atr::new(14),
+            macd: Macd::new(12, 26, 9),
+            bb: Bollinger::new(20, 2.0),
+            roc: Roc::new(10),
+            stoch: Stoch::new(14, 3, 3),
+            obv: Obv::new(),
+            mfi: Mfi::new(14),
+            parkinson: Parkinson::new(20),
+            gk: GarmanKlass::new(20),
+            vwap: Vwap::new(20),
+        }
+    }
+
+    fn lookbacks(&self) -> [usize; 16] {
+        let bb = self.bb.lookback();
+        let (macd, stoch) = (self.macd.lookback(), self.stoch.lookback());
+        [
+            self.rsi.lookback(),
+            self.atr.lookback(),
+            macd,
+            macd,
+            macd,
+            bb,
+            bb,
+            bb,
+            self.roc.lookback(),
+            stoch,
+            stoch,
+            self.obv.lookback(),
+            self.mfi.lookback(),
+            self.parkinson.lookback(),
+            self.gk.lookback(),
+            self.vwap.lookback(),
+        ]
+    }
+
+    fn update(&mut self, b: &Bar) -> [Option<f64>; 16] {
+        let macd = self.macd.update(b.close);
+        let bb = self.bb.update(b.close);
+        let stoch = self.stoch.update(b.high, b.low, b.close);
+        [
+            self.rsi.update(b.close),
+            self.atr.update(b.high, b.low, b.close),
+            macd.map(|m| m.line),
+            macd.map(|m| m.signal),
+            macd.map(|m| m.histogram),
+            bb.map(|v| v.upper),
+            bb.map(|v| v.middle),
+            bb.map(|v| v.lower),
+            self.roc.update(b.close),
+            stoch.map(|s| s.k),
+            stoch.map(|s| s.d),
+            self.obv.update(b.close, b.volume),
+            self.mfi.update(b.high, b.low, b.close, b.volume),
+            self.parkinson.update(b.high, b.low),
+            self.gk.update(b.open, b.high, b.low, b.close),
+            self.vwap
+                .update(b.close, b.volume, b.quote_volume)
+                .map(|v| v.deviation),
+        ]
+    }
+}
+
+/// A golden table: open_time → the 16 values (`None` for TA-Lib's "nan").
+fn indicator_golden(rel: &str) -> Vec<(i64, Vec<Option<f64>>)> {
+    let mut raw = Vec::new();
+    std::fs::File::open(fixture(rel))
+        .unwrap()
+        .read_to_end(&mut raw)
+        .unwrap();
+    let text = if rel.ends_with(".gz") {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    } else {
+        String::from_utf8(raw).unwrap()
+    };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[0], "open_time");
+    assert_eq!(header[1..], COLUMNS, "{rel}: golden columns");
+    lines
+        .map(|l| {
+            let mut f = l.split(',');
+            let t = f.next().unwrap().parse().unwrap();
+            let v: Vec<Option<f64>> = f
+                .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
+                .collect();
+            assert_eq!(v.len(), COLUMNS.len());
+            (t, v)
+        })
+        .collect()
+}
+
+/// 1e-9 relative; where the golden is exactly 0 (flat window, empty money flow, unchanged close)
+/// a relative test means nothing, so there the absolute floor is 1e-12.
+fn agrees(ours: Option<f64>, theirs: Option<f64>, what: &str, t: i64) {
+    match (ours, theirs) {
+        (None, None) => {}
+        (Some(a), Some(b)) => {
+            let ok = if b == 0.0 {
+                a.abs() <= 1e-12
+            } else {
+                (a - b).abs() <= 1e-9 * b.abs()
+            };
+            assert!(ok, "{what} at open_time {t}: ours {a:e} golden {b:e}");
+        }
+        _ => panic!("{what} at open_time {t}: warm-up differs: ours {ours:?} golden {theirs:?}"),
+    }
+}
+
+/// Runs every indicator over `klines` and checks each golden row (matched by open_time); returns
+/// the number of bars and of rows checked.
+fn check_against(klines: &str, golden: &str) -> (usize, usize) {
+    let bars = read_events(&[fixture(klines)]);
+    let g = indicator_golden(golden);
+    let mut all = All::new();
+    assert_eq!(all.lookbacks(), LOOKBACKS);
+    let mut rows = g.iter().peekable();
+    let mut checked = 0;
+    for (i, ev) in bars.iter().enumerate() {
+        let b = ev.as_bar().unwrap();
+        let ours = all.update(b);
+        for (k, v) in ours.iter().enumerate() {
+            assert_eq!(
+                v.is_some(),
+                i >= LOOKBACKS[k],
+                "{} warm-up at bar {i}",
+                COLUMNS[k]
+            );
+        }
+        let Some((t, want)) = rows.next_if(|(t, _)| *t == b.open_time_ms) else {
+            continue;
+        };
+        for (k, name) in COLUMNS.iter().enumerate() {
+            agrees(ours[k], want[k], name, *t);
+        }
+        checked += 1;
+    }
+    assert!(rows.next().is_none(), "{golden}: rows left unmatched");
+    (bars.len(), checked)
+}
+
+#[test]
+fn all_indicators_match_goldens_on_linkusdt_300() {
+    let (bars, checked) = check_against(
+        "klines/sample/LINKUSDT-1m-2026-02.csv.gz",
+        "golden/indicators_LINKUSDT_300.csv",
+    );
+    assert_eq!((bars, checked), (300, 300));
+}
+
+#[test]
+fn all_indicators_match_goldens_on_real_zero_volume_minutes() {
+    let klines = "klines/zero_volume/ALGOUSDT-1m-2026-02.csv.gz";
+    let zero = read_events(&[fixture(klines)])
+        .iter()
+        .filter(|e| e.as_bar().unwrap().volume == 0.0)
+        .count();
+    assert_eq!(zero, 6, "the fixture's zero-volume minutes");
+    let (bars, checked) = check_against(klines, "golden/indicators_ALGOUSDT_3000.csv.gz");
+    assert_eq!((bars, checked), (3000, 3000));
+}
+
+#[test]
+fn all_indicators_still_match_after_36000_bars() {
+    let (bars, checked) = check_against(
+        "klines/train/ALGOUSDT-1m-2026-02.csv.gz",
+        "golden/indicators_ALGOUSDT_train_36000_sampled.csv.gz",
+    );
+    assert_eq!((bars, checked), (36_000, 360 + 300 - 3));
 }

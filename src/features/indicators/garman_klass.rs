@@ -50,7 +50,9 @@ mod tests {
         // open == close: each term is 0.5 · ln(h/l)².
         let mut g = GarmanKlass::new(4);
         assert_eq!(g.lookback(), 3);
-        let got: Vec<_> = (0..5).map(|_| g.update(100.0, 102.0, 99.0, 100.0)).collect();
+        let got: Vec<_> = (0..5)
+            .map(|_| g.update(100.0, 102.0, 99.0, 100.0))
+            .collect();
         assert_eq!(&got[..3], &[None, None, None]);
         let want = (0.5 * (102.0f64 / 99.0).ln().powi(2)).sqrt();
         let v = got[4].unwrap_or(f64::NAN);

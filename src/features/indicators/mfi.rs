@@ -102,7 +102,9 @@ mod tests {
     #[test]
     fn flat_prices_give_zero() {
         let mut m = Mfi::new(14);
-        let got: Vec<_> = (0..20).filter_map(|_| m.update(1.0, 1.0, 1.0, 5.0)).collect();
+        let got: Vec<_> = (0..20)
+            .filter_map(|_| m.update(1.0, 1.0, 1.0, 5.0))
+            .collect();
         assert_eq!(got, vec![0.0; 6]);
     }
 

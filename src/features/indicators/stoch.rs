@@ -111,8 +111,7 @@ impl RollingExtremum {
             self.deque.pop_back();
         }
         self.deque.push_back((i, x));
-        (self.seen >= self.period)
-            .then(|| self.deque.front().map_or(x, |&(_, v)| v))
+        (self.seen >= self.period).then(|| self.deque.front().map_or(x, |&(_, v)| v))
     }
 }
 
