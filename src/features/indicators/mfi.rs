@@ -12,8 +12,8 @@
 //! The sums are TA-Lib's running sums, updated in TA-Lib's order (subtract the flow leaving,
 //! add the flow entering), so values agree with TA-Lib to the last bit, drift included: they are
 //! not re-added from the ring, since that would part from TA-Lib. Flows are clamped to
-//! `f64::MAX / (n + 1)` so the sums cannot overflow (real flows are ~300 orders of magnitude smaller),
-//! and the result is clamped to [0, 100], which only bites where drift would leave that range.
+//! `f64::MAX / (n + 1)` so the sums cannot overflow (real flows are ~300 orders of magnitude
+//! smaller), and the result is clamped to [0, 100], which only bites where drift would leave it.
 
 use super::Ring;
 
