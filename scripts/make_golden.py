@@ -13,6 +13,9 @@
   INDICATOR_COLUMNS. TA-Lib 0.6.8 (C library 0.6.4) for RSI, ATR, MACD, BBANDS, ROC, STOCH, OBV,
   MFI; numpy for Parkinson, Garman-Klass and the VWAP deviation, which TA-Lib lacks (each window
   summed with math.fsum, i.e. correctly rounded, so the goldens carry no rolling-sum drift).
+* tests/fixtures/golden/indicators_edge_cases.csv: 147 synthetic bars (edge_case_bars below: tiny
+  money flow, flat, zero-volume, a 1000x jump and back, flat again); `open_time`, the bar's
+  open, high, low, close, volume, quote_volume, then INDICATOR_COLUMNS as above.
 * tests/fixtures/golden/indicators_ALGOUSDT_train_36000_sampled.csv.gz: the same table computed
   over all 36,000 bars of tests/fixtures/klines/train/ALGOUSDT-1m-2026-02.csv.gz (22 of them with
   zero volume) but keeping only every 100th row and the last 300, so the tests can check that the
@@ -73,9 +76,12 @@ def rolling(terms, n, f):
     return out
 
 
-def indicator_table(path, keep=lambda i, n: True):
+def read_klines(path):
     with gzip.open(path, "rt") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def indicator_table(rows, keep=lambda i, n: True, inputs=()):
     o, h, l, c, v, qv = (np.array([float(r[k]) for r in rows]) for k in
                          ("open", "high", "low", "close", "volume", "quote_volume"))
     macd, macd_signal, macd_hist = talib.MACD(c, 12, 26, 9)
@@ -97,10 +103,11 @@ def indicator_table(path, keep=lambda i, n: True):
             parkinson, garman_klass, vwap_dev]
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["open_time"] + INDICATOR_COLUMNS)
+    w.writerow(["open_time"] + list(inputs) + INDICATOR_COLUMNS)
     for i, r in enumerate(rows):
         if keep(i, len(rows)):
-            w.writerow([r["open_time"]] + [repr(float(x[i])) for x in cols])
+            w.writerow([r["open_time"]] + [repr(float(r[k])) for k in inputs]
+                       + [repr(float(x[i])) for x in cols])
     return buf.getvalue().encode()
 
 
@@ -112,10 +119,46 @@ def write_gz(out, data):
 
 
 out = outdir / "indicators_LINKUSDT_300.csv"
-out.write_bytes(indicator_table(src))
+out.write_bytes(indicator_table(read_klines(src)))
 print("wrote", out)
 write_gz(outdir / "indicators_ALGOUSDT_3000.csv.gz",
-         indicator_table(root / "tests/fixtures/klines/zero_volume/ALGOUSDT-1m-2026-02.csv.gz"))
+         indicator_table(read_klines(root / "tests/fixtures/klines/zero_volume"
+                                                   / "ALGOUSDT-1m-2026-02.csv.gz")))
 write_gz(outdir / "indicators_ALGOUSDT_train_36000_sampled.csv.gz",
-         indicator_table(root / "tests/fixtures/klines/train/ALGOUSDT-1m-2026-02.csv.gz",
+         indicator_table(read_klines(root / "tests/fixtures/klines/train"
+                                                   / "ALGOUSDT-1m-2026-02.csv.gz"),
                          keep=lambda i, n: i % 100 == 0 or i >= n - 300))
+
+
+def edge_case_bars():
+    """Synthetic bars (not market data) that drive every zero-denominator branch."""
+    bars = []
+
+    def bar(o, h, l, c, v, q):
+        bars.append(dict(open_time=60_000 * len(bars), open=o, high=h, low=l, close=c, volume=v,
+                         quote_volume=q))
+    for i in range(30):  # rising, money flow ~0.07 a bar: < 1 per MFI window, so MFI reads 0
+        p = 100 + 0.01 * i
+        bar(p, p, p, p, 0.0007, 0.0007 * p)
+    for i in range(20):  # flat (high == low): STOCH's zero range, zero width bands
+        bar(100.5, 100.5, 100.5, 100.5, 5.0, 502.5)
+    for i in range(25):  # zero volume, rising: empty VWAP windows, no money flow
+        p = 100.5 + 0.1 * (i + 1)
+        bar(p, p, p, p, 0.0, 0.0)
+    for i in range(30):
+        p = 101 + math.sin(i) * 0.5
+        bar(p - 0.1, p + 0.2, p - 0.3, p, 1000 + i, (1000 + i) * p)
+    bar(101, 1e5, 100, 1e5, 1e6, 1e10)  # a 1000x jump and back
+    bar(1e5, 1e5, 101, 101, 1e6, 1e9)
+    for i in range(10):
+        p = 101 + math.sin(i) * 0.5
+        bar(p - 0.1, p + 0.2, p - 0.3, p, 1000 + i, (1000 + i) * p)
+    for i in range(30):  # flat again once the jump has left every window
+        bar(101, 101, 101, 101, 10.0, 1010.0)
+    return bars
+
+
+out = outdir / "indicators_edge_cases.csv"
+out.write_bytes(indicator_table(edge_case_bars(),
+                                inputs=("open", "high", "low", "close", "volume", "quote_volume")))
+print("wrote", out)

@@ -436,3 +436,51 @@ fn obv_matches_stockcharts_sheet() {
         .collect();
     assert_eq!(sheet_agrees(&ours, &col(&rows[1..], 5), "OBV"), 29);
 }
+
+#[test]
+fn zero_denominator_conventions_match_talib_on_edge_cases() {
+    // Synthetic bars (scripts/make_golden.py `edge_case_bars`): windows with money flow < 1,
+    // flat bars, zero-volume bars, a 1000× jump and back, flat bars again.
+    let text = std::fs::read_to_string(fixture("golden/indicators_edge_cases.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header[..7],
+        [
+            "open_time",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "quote_volume"
+        ]
+    );
+    assert_eq!(header[7..], COLUMNS);
+    let mut all = All::new();
+    let mut n = 0;
+    for line in lines {
+        let f: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        let t = f[0] as i64;
+        let bar = Bar {
+            open_time_ms: t,
+            close_time_ms: t + 59_999,
+            open: f[1],
+            high: f[2],
+            low: f[3],
+            close: f[4],
+            volume: f[5],
+            quote_volume: f[6],
+            trades: 1,
+            taker_buy_volume: 0.0,
+            closed: true,
+        };
+        let ours = all.update(&bar);
+        for (k, name) in COLUMNS.iter().enumerate() {
+            let want = Some(f[7 + k]).filter(|v| v.is_finite());
+            agrees(ours[k], want, name, t);
+        }
+        n += 1;
+    }
+    assert_eq!(n, 147);
+}
