@@ -23,8 +23,9 @@
 
 Usage: python3 -m venv .venv-oracle && .venv-oracle/bin/pip install TA-Lib==0.6.8 numpy==2.4.6 \
            scikit-learn==1.7.2 && .venv-oracle/bin/python scripts/make_golden.py [--out DIR]
---out (default tests/fixtures/golden) lets CI regenerate into a temp dir and `diff -r` it against
-the committed files.
+--out (default tests/fixtures/golden) lets CI regenerate into a temp dir and compare:
+    diff -r -x bukosabino_ta /tmp/golden tests/fixtures/golden
+(golden/bukosabino_ta/ holds copied third-party sheets, not outputs of this script).
 
 """
 import argparse, csv, gzip, io, json, math, pathlib
