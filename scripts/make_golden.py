@@ -17,7 +17,7 @@
   money flow, flat, zero-volume, a 1000x jump and back, flat again); `open_time`, the bar's
   open, high, low, close, volume, quote_volume, then INDICATOR_COLUMNS as above.
 * tests/fixtures/golden/indicators_ALGOUSDT_train_36000_sampled.csv.gz: the same table computed
-  over all 36,000 bars of tests/fixtures/klines/train/ALGOUSDT-1m-2026-02.csv.gz (22 of them with
+  over all 36,000 bars of tests/fixtures/klines/train/ALGOUSDT-1m-2026-02.csv.gz (20 of them with
   zero volume) but keeping only every 100th row and the last 300, so the tests can check that the
   streaming sums have not drifted after a long run without a 10 MB golden.
 
