@@ -6,8 +6,9 @@
 //! Zero denominator, TA-Lib 0.6.x's rule exactly: the value is 0 whenever Σpos + Σneg < 1.0,
 //! not only when it is 0. The threshold is in quote-currency units, so a window whose whole
 //! money flow is under 1 (e.g. a handful of zero- or tiny-volume minutes) reads 0 even if every
-//! move was up. Checked against TA-Lib 0.6.8 (C library 0.6.4): 20 bars near 100 with volume
-//! 0.001 (flow ≈ 1.4 per window) give ≈ 64.4, the same bars with volume 0.0005 give 0.
+//! move was up. Checked against TA-Lib 0.6.8 (C library 0.6.4): rising bars near 100 with volume
+//! 0.0007 (≈ 0.98 of flow per 14-bar window) read 0 there, with volume 0.001 (≈ 1.4) they read 100
+//! (the unit test below, and the edge-case golden in tests/oracle.rs).
 //!
 //! The sums are TA-Lib's running sums, updated in TA-Lib's order (subtract the flow leaving,
 //! add the flow entering), so values agree with TA-Lib to the last bit, drift included: they are
