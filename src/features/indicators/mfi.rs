@@ -3,8 +3,9 @@
 //! negative when it fell, not at all when unchanged; MFI = 100 · Σpos / (Σpos + Σneg) over the
 //! last `n` flows. Lookback `n` (the first bar only supplies a previous typical price).
 //!
-//! Zero denominator, TA-Lib 0.6.x's rule exactly: the value is 0 whenever Σpos + Σneg < 1.0,
-//! not only when it is 0. The threshold is in quote-currency units, so a window whose whole
+//! Zero denominator, TA-Lib 0.6.4's rule exactly (the C library inside the 0.6.8 Python wheel;
+//! TA-Lib's development branch has since replaced it with a test for an empty window, issue #244):
+//! the value is 0 whenever Σpos + Σneg < 1.0, not only when it is 0. The threshold is in quote-currency units, so a window whose whole
 //! money flow is under 1 (e.g. a handful of zero- or tiny-volume minutes) reads 0 even if every
 //! move was up. Checked against TA-Lib 0.6.8 (C library 0.6.4): rising bars near 100 with volume
 //! 0.0007 (≈ 0.98 of flow per 14-bar window) read 0 there, with volume 0.001 (≈ 1.4) they read 100
