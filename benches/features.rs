@@ -13,7 +13,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use signal_engine::event::{EventKind, Exchange, MarketEvent, Symbol};
-use signal_engine::features::{FeatureEngine, FeatureSpec, StatePolicy, Step, SymbolState, WindowBuffer};
+use signal_engine::features::{
+    FeatureEngine, FeatureSpec, StatePolicy, Step, SymbolState, WindowBuffer,
+};
 use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};
 use signal_engine::scaling::RobustScaler;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -72,7 +74,9 @@ fn scaler(spec: &FeatureSpec, events: &[MarketEvent]) -> Arc<RobustScaler> {
         if let Some(b) = ev.as_bar() {
             let _ = s.on_bar(b, None, |st| {
                 if let Step::Bar {
-                    row, complete: true, ..
+                    row,
+                    complete: true,
+                    ..
                 } = st
                 {
                     rows.push(row.to_vec());
@@ -129,7 +133,10 @@ fn update(c: &mut Criterion) {
                 let Some(bar) = ev.as_bar() else { return };
                 let _ = state.on_bar(bar, None, |st| {
                     if let Step::Bar {
-                        row, complete: true, filled, ..
+                        row,
+                        complete: true,
+                        filled,
+                        ..
                     } = st
                     {
                         let clipped = scaler.transform_into(row, &mut scaled);
@@ -158,7 +165,8 @@ fn engine(c: &mut Criterion) {
             })
             .collect();
         g.bench_function(format!("{n_symbols}_symbols"), |b| {
-            let mut engine = FeatureEngine::new(spec.clone(), scaler.clone(), StatePolicy::strict(MINUTE, T));
+            let mut engine =
+                FeatureEngine::new(spec.clone(), scaler.clone(), StatePolicy::strict(MINUTE, T));
             // Each symbol reads the real series from its own offset, so they are not in lockstep.
             let mut feeds: Vec<Feed> = (0..n_symbols)
                 .map(|s| Feed {
@@ -192,7 +200,8 @@ fn memory(spec: &FeatureSpec, scaler: &Arc<RobustScaler>, events: &[MarketEvent]
         })
         .collect();
     let before = LIVE.load(Ordering::Relaxed);
-    let mut engine = FeatureEngine::new(spec.clone(), scaler.clone(), StatePolicy::strict(MINUTE, T));
+    let mut engine =
+        FeatureEngine::new(spec.clone(), scaler.clone(), StatePolicy::strict(MINUTE, T));
     let mut feed = Feed { bars: events, i: 0 };
     for minute in 0..(T as i64 + 80) {
         for ev in templates.iter_mut() {

@@ -9,8 +9,8 @@
 //! are not written (they are not bars of the data); their effect on the indicators is.
 
 use crate::event::MarketEvent;
-use crate::features::{FeatureEngine, FeatureSpec, Observed, SpecError, StatePolicy};
 use crate::features::BarSource;
+use crate::features::{FeatureEngine, FeatureSpec, Observed, SpecError, StatePolicy};
 use crate::scaling::RobustScaler;
 use std::io::Write;
 use std::sync::Arc;

@@ -93,8 +93,16 @@ fn train_then_replay_out_of_sample() {
     let s = replay(&cfg, bundle.clone(), data.clone(), out1.clone());
     assert_eq!(s.events, 1440);
     assert_eq!(s.engine.bars, 1440);
-    let first_window = 1440 - (s.engine.warming_bars as usize) - (cfg.features.seq_len - 1);
-    assert_eq!(s.signals as usize, first_window);
+    // The first window needs the indicators' lookback and then T complete rows.
+    let lookback = signal_engine::features::FeatureComputer::new(
+        &FeatureSpec::new(&cfg.features.names).unwrap(),
+    )
+    .lookback();
+    assert_eq!(
+        s.engine.warming_bars as usize,
+        lookback + cfg.features.seq_len - 1
+    );
+    assert_eq!(s.signals, s.engine.bars - s.engine.warming_bars);
     assert_eq!(s.latency.count, s.signals);
 
     let signals = lines(&out1);

@@ -181,9 +181,15 @@ fn training_equals_serving_across_gaps_duplicates_and_bad_bars() {
     let st = engine.stats();
     // LINK's long hole resets it and its short one is filled; NEAR's rejected bars are followed
     // by the real ones, so no gap there.
-    assert_eq!((st.resets, st.filled_bars, st.duplicates), (1, 2, 1), "{st:?}");
+    assert_eq!(
+        (st.resets, st.filled_bars, st.duplicates),
+        (1, 2, 1),
+        "{st:?}"
+    );
     assert!(
-        served.values().any(|w| w.filled_rows == 2 && !w.features_valid),
+        served
+            .values()
+            .any(|w| w.filled_rows == 2 && !w.features_valid),
         "windows over the filled hole say so"
     );
     assert!(

@@ -74,7 +74,10 @@ pub fn run(mut config: Config, config_name: String, a: FeaturesArgs) -> anyhow::
         out,
     );
     if let Some((path, n)) = crate::app::flush_dead_letters(&opts)?.filter(|(_, n)| *n > 0) {
-        eprintln!("features: {n} unreadable rows written to {}", path.display());
+        eprintln!(
+            "features: {n} unreadable rows written to {}",
+            path.display()
+        );
     }
     let stats = stats.with_context(|| format!("features export to {}", a.out.display()))?;
     let e = &stats.engine;
@@ -86,7 +89,7 @@ pub fn run(mut config: Config, config_name: String, a: FeaturesArgs) -> anyhow::
         e.filled_bars,
         e.resets,
         e.duplicates,
-        e.rejected_out_of_order + e.rejected_wrong_interval + e.rejected_misaligned + e.rejected_invalid
+        e.rejected()
     );
     Ok(())
 }

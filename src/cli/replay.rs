@@ -85,11 +85,13 @@ pub fn print_summary(s: &Summary) {
         }
     }
     println!(
-        "  bars {} (warming {}, gaps {}, rejected {}), windows {}, signals {} (long {}, features clipped {})",
+        "  bars {} (warming {}, gap bars filled {}, resets {}, duplicates {}, rejected {}), windows {}, signals {} (long {}, features invalid {})",
         e.bars,
         e.warming_bars,
-        e.gaps,
-        e.rejected,
+        e.filled_bars,
+        e.resets,
+        e.duplicates,
+        e.rejected(),
         e.windows,
         s.signals,
         s.long_signals,

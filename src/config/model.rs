@@ -214,8 +214,18 @@ impl Config {
             7 * 86_400,
         );
         range("features.seq_len", f.seq_len as u64, 1, 10_000);
-        range("features.fill_gap_bars", u64::from(f.fill_gap_bars), 0, 10_000);
-        range("features.stale_after_secs", f.stale_after_secs, 1, 365 * 86_400);
+        range(
+            "features.fill_gap_bars",
+            u64::from(f.fill_gap_bars),
+            0,
+            10_000,
+        );
+        range(
+            "features.stale_after_secs",
+            f.stale_after_secs,
+            1,
+            365 * 86_400,
+        );
         range("inference.max_batch", i.max_batch as u64, 1, 65_536);
         range("inference.max_wait_us", i.max_wait_us, 0, 3_600_000_000);
         range(

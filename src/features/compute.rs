@@ -138,7 +138,9 @@ impl Node {
             Node::Mfi(x) => one(x.update(b.high, b.low, b.close, b.volume)),
             Node::Parkinson(x) => one(x.update(b.high, b.low)),
             Node::GarmanKlass(x) => one(x.update(b.open, b.high, b.low, b.close)),
-            Node::Vwap(x) => one(x.update(b.close, b.volume, b.quote_volume).map(|v| v.deviation)),
+            Node::Vwap(x) => one(x
+                .update(b.close, b.volume, b.quote_volume)
+                .map(|v| v.deviation)),
             Node::VolumeZ(x) => one(x.update(b.volume)),
             Node::TradesZ(x) => one(x.update(b.trades as f64)),
             Node::Flow(x) => one(x.update(b.taker_buy_volume, b.volume)),
@@ -187,11 +189,9 @@ fn node_key(kind: FeatureKind) -> Option<NodeKey> {
         K::VolumeZ(n) => NodeKey::VolumeZ(n),
         K::TradesZ(n) => NodeKey::TradesZ(n),
         K::TradeFlowImbalance(n) => NodeKey::Flow(n),
-        K::TakerBuyRatio
-        | K::SpreadBps
-        | K::BookImbalance
-        | K::TimeOfDaySin
-        | K::TimeOfDayCos => return None,
+        K::TakerBuyRatio | K::SpreadBps | K::BookImbalance | K::TimeOfDaySin | K::TimeOfDayCos => {
+            return None;
+        }
     })
 }
 
@@ -262,7 +262,12 @@ impl FeatureComputer {
     /// `row` (resized to the spec's length): NaN where a feature is still warming up or cannot be
     /// computed (a quote feature before the first quote). Returns true when the row is complete,
     /// every value finite.
-    pub fn update_into(&mut self, bar: &Bar, quote: Option<&TopOfBook>, row: &mut Vec<f64>) -> bool {
+    pub fn update_into(
+        &mut self,
+        bar: &Bar,
+        quote: Option<&TopOfBook>,
+        row: &mut Vec<f64>,
+    ) -> bool {
         for (node, out) in self.nodes.iter_mut().zip(&mut self.outs) {
             *out = node.update(bar);
         }
@@ -415,7 +420,11 @@ mod tests {
     /// The full model set plus every raw export column: every node kind.
     fn everything() -> FeatureSpec {
         let mut names = FeatureSpec::full_names();
-        names.extend(FeatureSpec::export_raw_names().into_iter().filter(|n| !names.contains(n)));
+        for n in FeatureSpec::export_raw_names() {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
         FeatureSpec::any(&names).unwrap()
     }
 
@@ -495,7 +504,8 @@ mod tests {
 
     #[test]
     fn quote_features_wait_for_a_quote_and_time_of_day_wraps() {
-        let spec = FeatureSpec::new(&["spread_bps", "book_imbalance", "tod_sin", "tod_cos"]).unwrap();
+        let spec =
+            FeatureSpec::new(&["spread_bps", "book_imbalance", "tod_sin", "tod_cos"]).unwrap();
         let mut c = FeatureComputer::new(&spec);
         let mut row = Vec::new();
         let b = bar(6 * 60, 100.0, 0.0, 1.0, 0.5); // 06:00 UTC

@@ -77,6 +77,16 @@ pub struct EngineStats {
     pub ignored_other_source: u64,
 }
 
+impl EngineStats {
+    /// Bars rejected for any reason.
+    pub fn rejected(&self) -> u64 {
+        self.rejected_out_of_order
+            + self.rejected_wrong_interval
+            + self.rejected_misaligned
+            + self.rejected_invalid
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
     Undecided,
@@ -175,7 +185,11 @@ impl FeatureEngine {
                     sym.trades = TradeBarAggregator::new(interval).ok();
                 }
                 let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
-                match sym.trades.as_mut()?.on_trade(ts_ms, *price, *qty, *side, *id) {
+                match sym
+                    .trades
+                    .as_mut()?
+                    .on_trade(ts_ms, *price, *qty, *side, *id)
+                {
                     Ok(Some(bar)) => self.on_bar(&key, &bar, observe),
                     Ok(None) => None,
                     Err(_) => {
@@ -262,13 +276,15 @@ impl FeatureEngine {
 
     fn entry(&mut self, key: &(Exchange, Symbol)) -> &mut PerSymbol {
         let (spec, policy) = (&self.spec, self.policy);
-        self.symbols.entry(key.clone()).or_insert_with(|| PerSymbol {
-            state: SymbolState::new(spec, policy),
-            window: WindowBuffer::new(policy.seq_len, spec.len()),
-            quote: None,
-            trades: None,
-            source: Source::Undecided,
-        })
+        self.symbols
+            .entry(key.clone())
+            .or_insert_with(|| PerSymbol {
+                state: SymbolState::new(spec, policy),
+                window: WindowBuffer::new(policy.seq_len, spec.len()),
+                quote: None,
+                trades: None,
+                source: Source::Undecided,
+            })
     }
 
     /// True when `kind` may feed this symbol's bars (deciding the source on first use).

@@ -224,7 +224,10 @@ fn build(name: &str, family: &str, p: &[usize]) -> Result<FeatureKind, SpecError
     let macd = |part| -> Result<(MacdPart, usize, usize, usize), SpecError> {
         let (f, s, g) = (p[0], p[1], p[2]);
         if f >= s {
-            return Err(bad(name, "the fast period must be shorter than the slow one"));
+            return Err(bad(
+                name,
+                "the fast period must be shorter than the slow one",
+            ));
         }
         Ok((part, f, s, g))
     };
@@ -486,10 +489,7 @@ mod tests {
             raw.kinds()[5],
             FeatureKind::Bollinger(BandPart::Upper, 20, 2)
         );
-        assert_eq!(
-            raw.kinds()[10],
-            FeatureKind::Stoch(StochPart::D, 14, 3, 3)
-        );
+        assert_eq!(raw.kinds()[10], FeatureKind::Stoch(StochPart::D, 14, 3, 3));
         let q = FeatureSpec::new(&["spread_bps", "book_imbalance"]).unwrap();
         assert!(q.needs_quotes());
         assert_eq!(
@@ -500,13 +500,21 @@ mod tests {
 
     #[test]
     fn rejects_unknown_bad_param_raw_duplicate_and_empty() {
-        for bad in ["rsi_x", "rsi_1", "rsi_014", "rsi_0", "macd_26_12_9", "rsi_10001"] {
+        for bad in ["rsi_1", "rsi_014", "rsi_0", "macd_26_12_9", "rsi_10001"] {
             assert!(
                 matches!(FeatureKind::parse(bad), Err(SpecError::BadParam(..))),
                 "{bad}"
             );
         }
-        for unknown in ["foo", "rsi", "rsi_14_2", "obv_", "tod_sin_1", "log_return_-1"] {
+        for unknown in [
+            "foo",
+            "rsi",
+            "rsi_x",
+            "rsi_14_2",
+            "obv_",
+            "tod_sin_1",
+            "log_return_-1",
+        ] {
             assert!(
                 matches!(FeatureKind::parse(unknown), Err(SpecError::Unknown(_))),
                 "{unknown}"

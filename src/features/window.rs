@@ -56,7 +56,7 @@ impl WindowBuffer {
         let nf = self.n_features;
         debug_assert_eq!(row.len(), nf);
         self.data[self.head * nf..(self.head + 1) * nf].copy_from_slice(&row[..nf]);
-        self.flags[self.head] = u8::from(clipped) * CLIPPED | u8::from(filled) * FILLED;
+        self.flags[self.head] = (u8::from(clipped) * CLIPPED) | (u8::from(filled) * FILLED);
         self.head = (self.head + 1) % self.seq_len;
         self.len = (self.len + 1).min(self.seq_len);
     }

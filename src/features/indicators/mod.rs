@@ -10,6 +10,7 @@
 pub mod atr;
 pub mod bollinger;
 pub mod ema;
+pub mod flow;
 pub mod garman_klass;
 pub mod macd;
 pub mod mfi;
@@ -25,6 +26,7 @@ pub mod zscore;
 pub use atr::Atr;
 pub use bollinger::{Bollinger, BollingerValue};
 pub use ema::Ema;
+pub use flow::TradeFlow;
 pub use garman_klass::GarmanKlass;
 pub use macd::{Macd, MacdValue};
 pub use mfi::Mfi;
