@@ -10,13 +10,14 @@
 #![allow(clippy::disallowed_methods)] // stages stamp when a bar enters and time the model: this is the edge that owns wall time
 
 use crate::clock::EmitClock;
-use crate::config::Config;
+use crate::config::{Config, ScalingMode};
 use crate::event::MarketEvent;
-use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Window};
+use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Scaling, Window};
 use crate::infer::{BatchClock, InferError, InferenceStage, Stamped};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
 use crate::registry::{BundleError, LiveModel, LoadedModel, live, load_bundle};
+use crate::scaling::StreamingScaler;
 use crate::signal::Signal;
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
@@ -139,7 +140,14 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let spec =
         FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
     let model = load_checked_model(&job, &spec)?;
-    let scaler = Arc::new(model.scaler.clone());
+    let scaler = match cfg.features.scaling {
+        ScalingMode::Fitted => Scaling::Fitted(Arc::new(model.scaler.clone())),
+        ScalingMode::Streaming => Scaling::Streaming(Box::new(match &model.streaming {
+            Some(st) => st.clone(),
+            None => StreamingScaler::from_fitted(&model.scaler, cfg.features.streaming())
+                .map_err(|e| AppError::Config(format!("streaming scaler: {e}")))?,
+        })),
+    };
     let version = model.manifest.version.clone();
     let live_model = live(model);
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;

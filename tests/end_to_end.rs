@@ -158,9 +158,10 @@ fn saving_over_something_that_is_not_a_bundle_is_refused() {
     let spec = FeatureSpec::new(&cfg.features.names).unwrap();
     let loaded = load_bundle(&bundle, &spec).unwrap();
     let mut m = manifest.clone();
-    let err = signal_engine::registry::save_bundle(&precious, &mut m, &loaded.scaler, &loaded.net)
-        .unwrap_err()
-        .to_string();
+    let err =
+        signal_engine::registry::save_bundle(&precious, &mut m, &loaded.scaler, None, &loaded.net)
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("not a model bundle"), "{err}");
     assert!(precious.join("notes.txt").exists());
 }

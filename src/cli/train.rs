@@ -43,8 +43,14 @@ pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
     if let Some(v) = a.version {
         outcome.manifest.version = v;
     }
-    save_bundle(&a.out, &mut outcome.manifest, &outcome.scaler, &outcome.net)
-        .context("failed to write the bundle")?;
+    save_bundle(
+        &a.out,
+        &mut outcome.manifest,
+        &outcome.scaler,
+        Some(&outcome.streaming),
+        &outcome.net,
+    )
+    .context("failed to write the bundle")?;
     let m = &outcome.manifest;
     let (t, mm, b) = (&m.training, &m.metrics.model, &m.metrics.baseline_majority);
     println!("model {} written to {}", m.version, a.out.display());

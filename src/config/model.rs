@@ -60,6 +60,20 @@ pub struct FeaturesConfig {
     pub stale_after_secs: u64,
     /// Where bars come from: `auto` (a symbol's first event kind decides), `bars` or `trades`.
     pub bar_source: BarSource,
+    /// `fitted`: the bundle's median / IQR, fixed. `streaming`: online quartiles that follow
+    /// drift, starting from the bundle's streaming state (or its fitted scaler).
+    pub scaling: ScalingMode,
+    /// Streaming scaling: an observation's weight halves every this many bars.
+    pub streaming_half_life_bars: f64,
+}
+
+/// `features.scaling`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalingMode {
+    #[default]
+    Fitted,
+    Streaming,
 }
 
 impl Default for FeaturesConfig {
@@ -72,11 +86,23 @@ impl Default for FeaturesConfig {
             fill_gap_bars: 3,
             stale_after_secs: 300,
             bar_source: BarSource::Auto,
+            scaling: ScalingMode::Fitted,
+            streaming_half_life_bars: 1440.0,
         }
     }
 }
 
 impl FeaturesConfig {
+    /// The streaming scaler's settings (`warmup_bars` is one half-life: a cold scaler's first
+    /// windows are marked invalid until then).
+    pub fn streaming(&self) -> crate::scaling::StreamingScalerConfig {
+        crate::scaling::StreamingScalerConfig {
+            half_life_bars: self.streaming_half_life_bars,
+            clip: self.scaler_clip,
+            warmup_bars: self.streaming_half_life_bars.clamp(1.0, 1e9) as usize,
+        }
+    }
+
     /// The state machine's policy.
     pub fn policy(&self) -> StatePolicy {
         let interval_ms = self.bar_interval_secs as i64 * 1000;
@@ -244,12 +270,17 @@ impl Config {
             need(false, "features.names", e.to_string());
         }
         need(
-            f.stale_after_secs > u64::from(f.fill_gap_bars) * f.bar_interval_secs,
+            f.stale_after_secs >= (u64::from(f.fill_gap_bars) + 1) * f.bar_interval_secs,
             "features.stale_after_secs",
             format!(
-                "{} s must be longer than the longest gap that is filled (features.fill_gap_bars = {} bars of {} s)",
+                "{} s must cover the longest gap that is filled plus the bar after it (features.fill_gap_bars = {} bars of {} s)",
                 f.stale_after_secs, f.fill_gap_bars, f.bar_interval_secs
             ),
+        );
+        need(
+            f.streaming_half_life_bars >= 1.0 && f.streaming_half_life_bars <= 1e9,
+            "features.streaming_half_life_bars",
+            format!("{} is not in [1, 1e9]", f.streaming_half_life_bars),
         );
         need(
             f.scaler_clip > 0.0 && f.scaler_clip.is_finite(),

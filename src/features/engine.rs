@@ -15,7 +15,7 @@ use super::spec::FeatureSpec;
 use super::state::{Accepted, Phase, RejectReason, StatePolicy, Step, SymbolState};
 use super::window::{Window, WindowBuffer};
 use crate::event::{Bar, EventKind, Exchange, MarketEvent, Symbol};
-use crate::scaling::RobustScaler;
+use crate::scaling::{RobustScaler, StreamingScaler};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -45,6 +45,35 @@ pub enum BarSource {
     Bars,
     /// Bars built from trades; bar events are counted and ignored.
     Trades,
+}
+
+/// How the engine scales raw rows (DESIGN.md §4).
+#[derive(Clone, Debug)]
+pub enum Scaling {
+    /// Median / IQR fitted on the training split, fixed.
+    Fitted(Arc<RobustScaler>),
+    /// Online quartiles with forgetting, one state for all symbols: each row is scaled with the
+    /// state before it, then learned (so a row never scales itself).
+    Streaming(Box<StreamingScaler>),
+}
+
+impl From<Arc<RobustScaler>> for Scaling {
+    fn from(s: Arc<RobustScaler>) -> Self {
+        Scaling::Fitted(s)
+    }
+}
+
+impl Scaling {
+    /// Scales `row` into `out`; true when a value was clipped or the scaler is not warm yet.
+    fn apply(&mut self, row: &[f64], out: &mut Vec<f32>) -> bool {
+        match self {
+            Scaling::Fitted(s) => s.transform_into(row, out),
+            Scaling::Streaming(s) => {
+                let cold = !s.is_warm();
+                s.transform_then_update(row, out) || cold
+            }
+        }
+    }
 }
 
 /// Counters of what the engine saw and did.
@@ -104,7 +133,7 @@ struct PerSymbol {
 
 pub struct FeatureEngine {
     spec: FeatureSpec,
-    scaler: Arc<RobustScaler>,
+    scaler: Scaling,
     policy: StatePolicy,
     bar_source: BarSource,
     /// Keyed by venue and symbol: BTCUSDT on two exchanges are two series.
@@ -117,11 +146,11 @@ pub struct FeatureEngine {
 }
 
 impl FeatureEngine {
-    pub fn new(spec: FeatureSpec, scaler: Arc<RobustScaler>, policy: StatePolicy) -> Self {
+    pub fn new(spec: FeatureSpec, scaler: impl Into<Scaling>, policy: StatePolicy) -> Self {
         Self {
             scaled: Vec::with_capacity(spec.len()),
             spec,
-            scaler,
+            scaler: scaler.into(),
             policy,
             bar_source: BarSource::Auto,
             symbols: HashMap::new(),
@@ -140,6 +169,11 @@ impl FeatureEngine {
         &self.stats
     }
 
+    /// The scaler, e.g. to snapshot a streaming scaler's state.
+    pub fn scaling(&self) -> &Scaling {
+        &self.scaler
+    }
+
     pub fn symbols(&self) -> usize {
         self.symbols.len()
     }
@@ -156,7 +190,19 @@ impl FeatureEngine {
         ev: &MarketEvent,
         observe: &mut dyn FnMut(&Observed<'_>),
     ) -> Option<Window> {
+        let window = self.route(ev, observe);
+        // The clock moves after the event is handled, so a symbol's own bar is judged by the gap
+        // policy (fill or reset), never declared stale by its own arrival: a single-symbol
+        // stream and a multi-symbol one then treat the same gap the same way.
         self.advance_clock(ev.ts_event_ns.div_euclid(1_000_000));
+        window
+    }
+
+    fn route(
+        &mut self,
+        ev: &MarketEvent,
+        observe: &mut dyn FnMut(&Observed<'_>),
+    ) -> Option<Window> {
         let key = (ev.exchange, ev.symbol.clone());
         match &ev.kind {
             EventKind::Bar(bar) => {
@@ -246,7 +292,6 @@ impl FeatureEngine {
     /// Advances the engine clock (event time in replay, wall time live). Trade-built bars whose
     /// interval has ended close (their windows are returned) and silent symbols go Stale.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Window> {
-        self.advance_clock(now_ms);
         let mut closed: Vec<((Exchange, Symbol), Bar)> = Vec::new();
         for (key, sym) in &mut self.symbols {
             if let Some(bar) = sym.trades.as_mut().and_then(|a| a.on_clock(now_ms)) {
@@ -254,10 +299,12 @@ impl FeatureEngine {
             }
         }
         closed.sort_by_key(|(_, b)| b.close_time_ms);
-        closed
+        let windows = closed
             .into_iter()
             .filter_map(|(key, bar)| self.on_bar(&key, &bar, &mut |_| {}))
-            .collect()
+            .collect();
+        self.advance_clock(now_ms);
+        windows
     }
 
     fn advance_clock(&mut self, now_ms: i64) {
@@ -354,7 +401,7 @@ impl FeatureEngine {
                     // A window holds only contiguous complete rows.
                     window.clear();
                 } else {
-                    let clipped = scaler.transform_into(row, scaled);
+                    let clipped = scaler.apply(row, scaled);
                     window.push(scaled, clipped, filled);
                 }
                 emit = !filled && phase == Phase::Ready && window.is_full();
@@ -392,5 +439,207 @@ impl FeatureEngine {
             features_valid: !clipped && filled_rows == 0,
             filled_rows,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Side;
+    use proptest::prelude::*;
+
+    const MIN: i64 = 60_000;
+
+    fn bar_event(sym: &str, minute: i64, close: f64, volume: f64) -> MarketEvent {
+        MarketEvent::closed_bar(
+            Exchange::BinanceFutures,
+            Symbol::new(sym),
+            Bar {
+                open_time_ms: minute * MIN,
+                close_time_ms: minute * MIN + MIN - 1,
+                open: close,
+                high: close * 1.001,
+                low: close * 0.999,
+                close,
+                volume,
+                quote_volume: volume * close,
+                trades: 3,
+                taker_buy_volume: volume / 3.0,
+                closed: true,
+            },
+        )
+    }
+
+    fn engine(names: &[String], policy: StatePolicy) -> FeatureEngine {
+        let spec = FeatureSpec::new(names).unwrap();
+        let n = spec.len();
+        let identity = Arc::new(RobustScaler {
+            center_: vec![0.0; n],
+            scale_: vec![1.0; n],
+            quantile_range: (25.0, 75.0),
+            feature_names_in_: spec.names().to_vec(),
+            n_features_in_: n,
+            clip: 1e9,
+        });
+        FeatureEngine::new(spec, identity, policy)
+    }
+
+    fn policy() -> StatePolicy {
+        StatePolicy {
+            interval_ms: MIN,
+            seq_len: 3,
+            fill_gap_bars: 2,
+            stale_after_ms: 3 * MIN,
+        }
+    }
+
+    #[test]
+    fn a_silent_symbol_goes_stale_on_the_others_clock_and_resyncs() {
+        let names = ["log_return_1".to_string()];
+        let mut e = engine(&names, policy());
+        for m in 0..5 {
+            e.on_event(&bar_event("AAA", m, 10.0 + m as f64, 1.0));
+            e.on_event(&bar_event("BBB", m, 20.0, 1.0));
+        }
+        // AAA falls silent; BBB's bars move the clock past AAA's last close + 3 minutes.
+        for m in 5..9 {
+            assert!(e.on_event(&bar_event("BBB", m, 20.0, 1.0)).is_some());
+        }
+        assert_eq!(e.stats().stale, 1);
+        // AAA's next bar follows a fillable gap, but the symbol was stale: it resyncs (no window).
+        assert!(e.on_event(&bar_event("AAA", 8, 12.0, 1.0)).is_none());
+        assert_eq!((e.stats().resets, e.stats().filled_bars), (1, 0));
+    }
+
+    #[test]
+    fn trades_become_bars_and_quotes_feed_the_quote_features() {
+        let names: Vec<String> = [
+            "log_return_1",
+            "spread_bps",
+            "book_imbalance",
+            "taker_buy_ratio",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut e = engine(&names, policy());
+        let trade = |minute: i64, sec: i64, price: f64, side, id| MarketEvent {
+            exchange: Exchange::Binance,
+            symbol: Symbol::new("XRPETH"),
+            ts_event_ns: (minute * MIN + sec * 1000) * 1_000_000,
+            ts_recv_ns: 0,
+            kind: EventKind::Trade {
+                price,
+                qty: 2.0,
+                side,
+                id,
+            },
+        };
+        let quote = MarketEvent {
+            exchange: Exchange::Binance,
+            symbol: Symbol::new("XRPETH"),
+            ts_event_ns: 1,
+            ts_recv_ns: 0,
+            kind: EventKind::Quote {
+                bid: 99.0,
+                bid_qty: 3.0,
+                ask: 101.0,
+                ask_qty: 1.0,
+            },
+        };
+        e.on_event(&quote);
+        let mut windows = Vec::new();
+        for m in 0..6 {
+            windows.extend(e.on_event(&trade(m, 1, 100.0 + m as f64, Side::Buy, 2 * m as u64)));
+            windows.extend(e.on_event(&trade(
+                m,
+                30,
+                100.0 + m as f64,
+                Side::Sell,
+                2 * m as u64 + 1,
+            )));
+        }
+        windows.extend(e.flush());
+        let s = e.stats();
+        assert_eq!((s.trades, s.bars, s.quotes), (12, 6, 1));
+        // Bars 1..=5 are complete (log return needs one earlier bar); T = 3 → windows at 3, 4, 5.
+        assert_eq!(windows.len(), 3);
+        let last = windows.last().unwrap();
+        let row = &last.data[last.data.len() - 4..];
+        assert!((row[0] - (105.0f32 / 104.0).ln()).abs() < 1e-6);
+        assert!(
+            (row[1] - 200.0).abs() < 1e-3,
+            "2 / 100 of the mid = 200 bps"
+        );
+        assert_eq!((row[2], row[3]), (0.5, 0.5));
+        // A replayed trade id and a late trade are counted, not merged.
+        e.on_event(&trade(9, 0, 1.0, Side::Buy, 100));
+        e.on_event(&trade(9, 1, 1.0, Side::Buy, 100));
+        e.on_event(&trade(2, 0, 1.0, Side::Buy, 101));
+        assert_eq!(e.stats().trades_rejected, 2);
+    }
+
+    /// Any mix of bars (gaps, duplicates, late, zero volume, jumps, bad values), trades and
+    /// quotes: no panic, and every window holds finite values only.
+    fn events() -> impl Strategy<Value = Vec<MarketEvent>> {
+        let one = (
+            0usize..3,
+            0i64..3,
+            prop_oneof![Just(0.0), -0.01f64..0.01, -7.0f64..7.0],
+            prop_oneof![Just(0.0), 0.0f64..1e9],
+            0u8..10,
+        );
+        prop::collection::vec(one, 1..300).prop_map(|steps| {
+            let mut minute = [0i64; 3];
+            let mut close = [100.0f64; 3];
+            let mut out = Vec::new();
+            for (i, (s, jump, r, vol, kind)) in steps.into_iter().enumerate() {
+                let sym = ["AAA", "BBB", "CCC"][s];
+                minute[s] += match jump {
+                    0 => 1,
+                    1 => 1 + (i as i64 % 4),
+                    _ => -1,
+                };
+                close[s] = (close[s] * f64::exp(r)).clamp(1e-9, 1e12);
+                out.push(match kind {
+                    0 => MarketEvent {
+                        exchange: Exchange::Binance,
+                        symbol: Symbol::new(sym),
+                        ts_event_ns: minute[s] * MIN * 1_000_000,
+                        ts_recv_ns: 0,
+                        kind: EventKind::Quote {
+                            bid: close[s] * 0.999,
+                            bid_qty: vol,
+                            ask: close[s] * 1.001,
+                            ask_qty: 1.0,
+                        },
+                    },
+                    1 => {
+                        let mut b = bar_event(sym, minute[s], close[s], vol);
+                        if let EventKind::Bar(bar) = &mut b.kind {
+                            bar.high = f64::NAN;
+                        }
+                        b
+                    }
+                    _ => bar_event(sym, minute[s], close[s], vol),
+                });
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn windows_are_always_finite(evs in events()) {
+            let mut names = FeatureSpec::full_names();
+            names.push("spread_bps".into());
+            names.push("book_imbalance".into());
+            let mut e = engine(&names, policy());
+            for ev in &evs {
+                if let Some(w) = e.on_event(ev) {
+                    prop_assert!(w.data.iter().all(|v| v.is_finite()));
+                    prop_assert_eq!(w.data.len(), 3 * names.len());
+                }
+            }
+        }
     }
 }

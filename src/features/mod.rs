@@ -16,7 +16,7 @@ pub mod state;
 pub mod window;
 
 pub use compute::{FeatureComputer, TopOfBook};
-pub use engine::{BarSource, EngineStats, FeatureEngine, Observed};
+pub use engine::{BarSource, EngineStats, FeatureEngine, Observed, Scaling};
 pub use spec::{FeatureKind, FeatureSpec, SpecError};
 pub use state::{Accepted, Phase, RejectReason, StatePolicy, Step, SymbolState};
 pub use window::{Window, WindowBuffer};

@@ -17,7 +17,8 @@ pub struct Window {
     pub seq_len: usize,
     pub n_features: usize,
     pub data: Vec<f32>,
-    /// False when the scaler clipped any value in the window or any row is a gap filler.
+    /// False when the scaler clipped any value in the window (or, streaming, was not warm yet)
+    /// or any row is a gap filler.
     pub features_valid: bool,
     /// Rows that are gap fillers (last close carried through a bar the data did not have).
     pub filled_rows: u32,

@@ -4,7 +4,7 @@ use super::manifest::{MANIFEST_FORMAT, Manifest};
 use crate::features::FeatureSpec;
 use crate::model::SignalNet;
 use crate::model::backend::{Device, InferBackend};
-use crate::scaling::RobustScaler;
+use crate::scaling::{RobustScaler, StreamingScaler};
 use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use sha2::{Digest, Sha256};
@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 const MANIFEST: &str = "manifest.json";
 const WEIGHTS: &str = "model.mpk";
 const SCALER: &str = "scaler.json";
+/// Optional: the streaming scaler's state at the end of the training data (DESIGN.md §4).
+const STREAMING: &str = "streaming_scaler.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -47,6 +49,8 @@ pub enum BundleError {
 pub struct LoadedModel {
     pub manifest: Manifest,
     pub scaler: RobustScaler,
+    /// The streaming scaler's saved state, when the bundle has one.
+    pub streaming: Option<StreamingScaler>,
     pub net: SignalNet<InferBackend>,
     pub spec: FeatureSpec,
     pub threshold: f64,
@@ -78,6 +82,7 @@ pub fn save_bundle(
     dir: &Path,
     manifest: &mut Manifest,
     scaler: &RobustScaler,
+    streaming: Option<&StreamingScaler>,
     net: &SignalNet<InferBackend>,
 ) -> Result<(), BundleError> {
     let invalid = |msg: &str| BundleError::Invalid {
@@ -123,6 +128,9 @@ pub fn save_bundle(
         manifest.version = default_version(&manifest.created_at, &manifest.weights_sha256);
     }
     write_synced(&tmp.join(SCALER), to_pretty(scaler).as_bytes())?;
+    if let Some(st) = streaming {
+        write_synced(&tmp.join(STREAMING), to_pretty(st).as_bytes())?;
+    }
     write_synced(&tmp.join(MANIFEST), to_pretty(manifest).as_bytes())?;
     // Old bundle aside, new one in, then the old one goes: `dir` is only ever missing for the
     // instant between the two renames, and never holds a half-written bundle.
@@ -211,6 +219,15 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
     scaler
         .validate(spec.names())
         .map_err(|e| invalid(format!("{SCALER}: {e}")))?;
+    let streaming_path = dir.join(STREAMING);
+    let streaming = if streaming_path.is_file() {
+        let st: StreamingScaler = read_json(&streaming_path)?;
+        st.validate(spec.names())
+            .map_err(|e| invalid(format!("{STREAMING}: {e}")))?;
+        Some(st)
+    } else {
+        None
+    };
     let weights = dir.join(WEIGHTS);
     let sha = sha256_file(&weights)?;
     if sha != manifest.weights_sha256 {
@@ -236,6 +253,7 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
         threshold: manifest.threshold,
         manifest,
         scaler,
+        streaming,
         net,
         spec,
         device,

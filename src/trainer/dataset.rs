@@ -8,7 +8,7 @@ use super::labels::label_at;
 use crate::config::LabelsConfig;
 use crate::event::{Exchange, MarketEvent, Symbol};
 use crate::features::{FeatureSpec, StatePolicy, Step, SymbolState};
-use crate::scaling::{RobustScaler, ScalerError};
+use crate::scaling::{RobustScaler, ScalerError, StreamingScaler, StreamingScalerConfig};
 use std::collections::BTreeMap;
 
 /// One symbol's accepted bars, in order.
@@ -125,6 +125,35 @@ impl Dataset {
             .filter_map(|(r, _)| r.clone())
             .collect();
         RobustScaler::fit(spec.names(), &rows, clip)
+    }
+
+    /// The streaming scaler's state at the end of the training period: seeded from the fitted
+    /// scaler, then fed every training row (bars closed before `before_ms`) in time order, as the
+    /// engine would have fed it. Serving in streaming mode starts from here.
+    pub fn streaming_state(
+        &self,
+        fitted: &RobustScaler,
+        config: StreamingScalerConfig,
+        before_ms: i64,
+    ) -> Result<StreamingScaler, ScalerError> {
+        let mut st = StreamingScaler::from_fitted(fitted, config)?;
+        let mut rows: Vec<(i64, usize, &Vec<f64>)> = self
+            .series
+            .iter()
+            .enumerate()
+            .flat_map(|(si, s)| {
+                s.raw
+                    .iter()
+                    .zip(&s.close_time_ms)
+                    .filter_map(move |(r, t)| r.as_ref().map(|r| (*t, si, r)))
+            })
+            .filter(|(t, _, _)| *t < before_ms)
+            .collect();
+        rows.sort_by_key(|(t, si, _)| (*t, *si));
+        for (_, _, r) in rows {
+            st.update(r);
+        }
+        Ok(st)
     }
 
     /// Scales every row of every series with `scaler`.

@@ -16,7 +16,7 @@ use crate::model::{SignalNet, SignalNetConfig, SignalOutput};
 use crate::registry::manifest::{
     MANIFEST_FORMAT, Manifest, MetricsReport, Scores, SplitInfo, TrainingInfo,
 };
-use crate::scaling::RobustScaler;
+use crate::scaling::{RobustScaler, StreamingScaler};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
 use burn::nn::loss::{HuberLossConfig, Reduction};
@@ -56,6 +56,8 @@ pub struct EpochLog {
 pub struct TrainOutcome {
     pub manifest: Manifest,
     pub scaler: RobustScaler,
+    /// Streaming-scaler state at the end of the training period (saved in the bundle).
+    pub streaming: StreamingScaler,
     pub net: SignalNet<InferBackend>,
 }
 
@@ -86,11 +88,9 @@ pub fn train(
         &[&train_idx, &val_idx, &split.test],
         tc.batch_size,
     )?;
-    let scaler = ds.fit_scaler(
-        &spec,
-        split.validation_start_ms - purge_ms,
-        cfg.features.scaler_clip,
-    )?;
+    let train_end_ms = split.validation_start_ms - purge_ms;
+    let scaler = ds.fit_scaler(&spec, train_end_ms, cfg.features.scaler_clip)?;
+    let streaming = ds.streaming_state(&scaler, cfg.features.streaming(), train_end_ms)?;
     ds.apply_scaler(&scaler);
 
     let net_cfg = SignalNetConfig::new(spec.len())
@@ -122,6 +122,7 @@ pub fn train(
     Ok(TrainOutcome {
         manifest,
         scaler,
+        streaming,
         net,
     })
 }

@@ -40,7 +40,14 @@ pub fn train_tiny_bundle(cfg: &Config, dir: &Path) -> signal_engine::registry::M
     let data = vec![fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")];
     let events = read_events(&data);
     let mut out = train::train(cfg, events, vec!["LINKUSDT".into()], |_| {}).unwrap();
-    save_bundle(dir, &mut out.manifest, &out.scaler, &out.net).unwrap();
+    save_bundle(
+        dir,
+        &mut out.manifest,
+        &out.scaler,
+        Some(&out.streaming),
+        &out.net,
+    )
+    .unwrap();
     out.manifest
 }
 
