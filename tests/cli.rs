@@ -190,3 +190,53 @@ fn read_gz(p: &Path) -> String {
         .unwrap();
     s
 }
+
+/// `features` on sparse real bars (freqtrade XRP/ETH, minutes without trades have no bar) and on
+/// 5-minute bars, then `--scaled` with the default bundle's scaler on the kline sample.
+#[test]
+fn features_export_writes_one_row_per_bar_on_sparse_and_5m_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (file, interval, rows) in [
+        ("XRP_ETH-1m.csv.gz", "60", 2_469),
+        ("XRP_ETH-5m.csv.gz", "300", 706),
+    ] {
+        let out = tmp.path().join(format!("{file}.csv"));
+        let (ok, _, err) = run(bin()
+            .args(["features", "--bar-interval-secs", interval, "--data"])
+            .arg(fixture(&format!("freqtrade/{file}")))
+            .arg("--out")
+            .arg(&out));
+        assert!(ok, "{err}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            rows + 1,
+            "{file}: header + one row per bar"
+        );
+        assert!(text.lines().all(|l| l.split(',').count() == 4 + 14 + 9));
+        assert!(err.contains("gap bars filled"), "{err}");
+    }
+    // A 5-minute file under the 1-minute config is refused up front, naming the key.
+    let (ok, _, err) = run(bin()
+        .args(["features", "--data"])
+        .arg(fixture("freqtrade/XRP_ETH-5m.csv.gz"))
+        .args(["--out", "/dev/null"]));
+    assert!(!ok && err.contains("bar_interval_secs"), "{err}");
+
+    let out = tmp.path().join("scaled.csv");
+    let (ok, _, err) = run(bin()
+        .args(["features", "--scaled", "--data"])
+        .arg(fixture("klines/sample/LINKUSDT-1m-2026-02.csv.gz"))
+        .arg("--out")
+        .arg(&out));
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 4 + 14 + 9 + 9);
+    assert_eq!(header[4], "rsi_14");
+    assert_eq!(header[17], "parkinson_20");
+    assert_eq!(header.last(), Some(&"taker_buy_ratio_scaled"));
+    let last: Vec<&str> = text.lines().last().unwrap().split(',').collect();
+    let scaled: Vec<f64> = last[27..].iter().map(|v| v.parse().unwrap()).collect();
+    assert!(scaled.iter().all(|v| v.abs() <= 10.0), "{scaled:?}");
+}

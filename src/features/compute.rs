@@ -12,6 +12,7 @@ use super::indicators::{
 };
 use super::spec::{BandPart, FeatureKind, FeatureSpec, MacdPart, StochPart};
 use crate::event::Bar;
+use std::sync::Arc;
 
 /// The latest top of book of a symbol, for the quote features.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,17 +71,17 @@ enum NodeKey {
 enum Node {
     LnClose(Ring<f64>),
     Rsi(Rsi),
-    Macd(Macd),
+    Macd(Box<Macd>),
     Bollinger(Bollinger),
     Atr(Atr),
     Roc(Roc),
-    Stoch(Stoch),
+    Stoch(Box<Stoch>),
     Obv(Obv),
     ObvZ(Obv, ZScore),
     Mfi(Mfi),
     Parkinson(Parkinson),
     GarmanKlass(GarmanKlass),
-    Vwap(Vwap),
+    Vwap(Box<Vwap>),
     VolumeZ(ZScore),
     TradesZ(ZScore),
     Flow(TradeFlow),
@@ -93,17 +94,17 @@ impl Node {
         match key {
             NodeKey::LnClose(k) => Node::LnClose(Ring::new(k + 1)),
             NodeKey::Rsi(n) => Node::Rsi(Rsi::new(n)),
-            NodeKey::Macd(f, s, g) => Node::Macd(Macd::new(f, s, g)),
+            NodeKey::Macd(f, s, g) => Node::Macd(Box::new(Macd::new(f, s, g))),
             NodeKey::Bollinger(n, k) => Node::Bollinger(Bollinger::new(n, k as f64)),
             NodeKey::Atr(n) => Node::Atr(Atr::new(n)),
             NodeKey::Roc(n) => Node::Roc(Roc::new(n)),
-            NodeKey::Stoch(f, s, d) => Node::Stoch(Stoch::new(f, s, d)),
+            NodeKey::Stoch(f, s, d) => Node::Stoch(Box::new(Stoch::new(f, s, d))),
             NodeKey::Obv => Node::Obv(Obv::new()),
             NodeKey::ObvZ(n) => Node::ObvZ(Obv::new(), ZScore::new(n)),
             NodeKey::Mfi(n) => Node::Mfi(Mfi::new(n)),
             NodeKey::Parkinson(n) => Node::Parkinson(Parkinson::new(n)),
             NodeKey::GarmanKlass(n) => Node::GarmanKlass(GarmanKlass::new(n)),
-            NodeKey::Vwap(n) => Node::Vwap(Vwap::new(n)),
+            NodeKey::Vwap(n) => Node::Vwap(Box::new(Vwap::new(n))),
             NodeKey::VolumeZ(n) => Node::VolumeZ(ZScore::new(n)),
             NodeKey::TradesZ(n) => Node::TradesZ(ZScore::new(n)),
             NodeKey::Flow(n) => Node::Flow(TradeFlow::new(n)),
@@ -195,17 +196,26 @@ fn node_key(kind: FeatureKind) -> Option<NodeKey> {
     })
 }
 
-/// Computes the spec's features bar by bar.
-#[derive(Clone, Debug)]
-pub struct FeatureComputer {
+/// What a spec compiles to, shared (one `Arc`) by every symbol's computer: only the indicator
+/// state is per symbol.
+#[derive(Debug)]
+struct Plan {
     spec: FeatureSpec,
     keys: Vec<NodeKey>,
+    /// Per feature: its node, if it has one.
+    feature_node: Vec<Option<usize>>,
+    /// True when a time-of-day feature is in the spec.
+    time_of_day: bool,
+    lookback: usize,
+}
+
+/// Computes the spec's features bar by bar. Cloning shares the compiled plan.
+#[derive(Clone, Debug)]
+pub struct FeatureComputer {
+    plan: Arc<Plan>,
     nodes: Vec<Node>,
     /// Latest outputs of each node.
     outs: Vec<[f64; 5]>,
-    /// Per feature: its node, if it has one.
-    feature_node: Vec<Option<usize>>,
-    lookback: usize,
 }
 
 impl FeatureComputer {
@@ -248,13 +258,20 @@ impl FeatureComputer {
             })
             .max()
             .unwrap_or(0);
+        let time_of_day = spec
+            .kinds()
+            .iter()
+            .any(|k| matches!(k, FeatureKind::TimeOfDaySin | FeatureKind::TimeOfDayCos));
         Self {
-            spec: spec.clone(),
             outs: vec![NAN5; nodes.len()],
-            keys,
             nodes,
-            feature_node,
-            lookback,
+            plan: Arc::new(Plan {
+                spec: spec.clone(),
+                keys,
+                feature_node,
+                time_of_day,
+                lookback,
+            }),
         }
     }
 
@@ -271,9 +288,17 @@ impl FeatureComputer {
         for (node, out) in self.nodes.iter_mut().zip(&mut self.outs) {
             *out = node.update(bar);
         }
+        let plan = &*self.plan;
+        // sin and cos of the time of day in one call, shared by both features.
+        let tod = if plan.time_of_day {
+            let frac = bar.open_time_ms.rem_euclid(DAY_MS) as f64 / DAY_MS as f64;
+            (std::f64::consts::TAU * frac).sin_cos()
+        } else {
+            (f64::NAN, f64::NAN)
+        };
         row.clear();
         let mut complete = true;
-        for (kind, node) in self.spec.kinds().iter().zip(&self.feature_node) {
+        for (kind, node) in plan.spec.kinds().iter().zip(&plan.feature_node) {
             let out = node.map_or(&NAN5, |i| &self.outs[i]);
             let ln = match node {
                 Some(i) => match &self.nodes[*i] {
@@ -282,7 +307,7 @@ impl FeatureComputer {
                 },
                 None => None,
             };
-            let v = value(*kind, out, ln, bar, quote);
+            let v = value(*kind, out, ln, bar, quote, tod);
             // A non-finite value never leaves: NaN marks it missing.
             let v = if v.is_finite() { v } else { f64::NAN };
             complete &= !v.is_nan();
@@ -293,25 +318,30 @@ impl FeatureComputer {
 
     /// `update_into` with a fresh row; `Some` only when the row is complete.
     pub fn update(&mut self, bar: &Bar) -> Option<Vec<f64>> {
-        let mut row = Vec::with_capacity(self.spec.len());
+        let mut row = Vec::with_capacity(self.plan.spec.len());
         self.update_into(bar, None, &mut row).then_some(row)
     }
 
     /// Bars consumed before the first complete row: the largest lookback in the spec.
     pub fn lookback(&self) -> usize {
-        self.lookback
+        self.plan.lookback
     }
 
     /// Forgets every bar: afterwards the computer equals a fresh one (rebuilt from the keys).
     pub fn reset(&mut self) {
-        for ((node, out), key) in self.nodes.iter_mut().zip(&mut self.outs).zip(&self.keys) {
+        for ((node, out), key) in self
+            .nodes
+            .iter_mut()
+            .zip(&mut self.outs)
+            .zip(&self.plan.keys)
+        {
             *node = Node::new(*key);
             *out = NAN5;
         }
     }
 
     pub fn spec(&self) -> &FeatureSpec {
-        &self.spec
+        &self.plan.spec
     }
 }
 
@@ -323,6 +353,7 @@ fn value(
     ln_close: Option<&Ring<f64>>,
     b: &Bar,
     quote: Option<&TopOfBook>,
+    (tod_sin, tod_cos): (f64, f64),
 ) -> f64 {
     use FeatureKind as K;
     let part = |p: MacdPart| match p {
@@ -361,15 +392,8 @@ fn value(
         }
         K::SpreadBps => quote.map_or(f64::NAN, TopOfBook::spread_bps),
         K::BookImbalance => quote.map_or(f64::NAN, TopOfBook::imbalance),
-        K::TimeOfDaySin | K::TimeOfDayCos => {
-            let frac = b.open_time_ms.rem_euclid(DAY_MS) as f64 / DAY_MS as f64;
-            let angle = std::f64::consts::TAU * frac;
-            if kind == K::TimeOfDaySin {
-                angle.sin()
-            } else {
-                angle.cos()
-            }
-        }
+        K::TimeOfDaySin => tod_sin,
+        K::TimeOfDayCos => tod_cos,
     }
 }
 

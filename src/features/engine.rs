@@ -127,7 +127,7 @@ struct PerSymbol {
     state: SymbolState,
     window: WindowBuffer,
     quote: Option<TopOfBook>,
-    trades: Option<TradeBarAggregator>,
+    trades: Option<Box<TradeBarAggregator>>,
     source: Source,
 }
 
@@ -136,8 +136,11 @@ pub struct FeatureEngine {
     scaler: Scaling,
     policy: StatePolicy,
     bar_source: BarSource,
-    /// Keyed by venue and symbol: BTCUSDT on two exchanges are two series.
-    symbols: HashMap<(Exchange, Symbol), PerSymbol>,
+    /// Keyed by venue and symbol: BTCUSDT on two exchanges are two series. Boxed, so the
+    /// table's spare slots cost a pointer, not a whole symbol.
+    symbols: HashMap<(Exchange, Symbol), Box<PerSymbol>>,
+    /// A fresh symbol state; new symbols clone it and so share its compiled feature plan.
+    proto: SymbolState,
     stats: EngineStats,
     /// Latest event time seen (ms): the clock that declares silent symbols Stale.
     clock_ms: i64,
@@ -149,6 +152,7 @@ impl FeatureEngine {
     pub fn new(spec: FeatureSpec, scaler: impl Into<Scaling>, policy: StatePolicy) -> Self {
         Self {
             scaled: Vec::with_capacity(spec.len()),
+            proto: SymbolState::new(&spec, policy),
             spec,
             scaler: scaler.into(),
             policy,
@@ -228,7 +232,7 @@ impl FeatureEngine {
                 if sym.trades.is_none() {
                     // The policy's interval is positive (config-validated); a hand-built policy
                     // with a bad one gets its trades counted as rejected.
-                    sym.trades = TradeBarAggregator::new(interval).ok();
+                    sym.trades = TradeBarAggregator::new(interval).ok().map(Box::new);
                 }
                 let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
                 match sym
@@ -279,7 +283,7 @@ impl FeatureEngine {
     pub fn flush_observed(&mut self, observe: &mut dyn FnMut(&Observed<'_>)) -> Vec<Window> {
         let mut open: Vec<((Exchange, Symbol), Bar)> = Vec::new();
         for (key, sym) in &mut self.symbols {
-            if let Some(bar) = sym.trades.as_mut().and_then(TradeBarAggregator::flush) {
+            if let Some(bar) = sym.trades.as_mut().and_then(|a| a.flush()) {
                 open.push((key.clone(), bar));
             }
         }
@@ -322,16 +326,16 @@ impl FeatureEngine {
     }
 
     fn entry(&mut self, key: &(Exchange, Symbol)) -> &mut PerSymbol {
-        let (spec, policy) = (&self.spec, self.policy);
-        self.symbols
-            .entry(key.clone())
-            .or_insert_with(|| PerSymbol {
-                state: SymbolState::new(spec, policy),
-                window: WindowBuffer::new(policy.seq_len, spec.len()),
+        let (proto, policy, n) = (&self.proto, self.policy, self.spec.len());
+        self.symbols.entry(key.clone()).or_insert_with(|| {
+            Box::new(PerSymbol {
+                state: proto.clone(),
+                window: WindowBuffer::new(policy.seq_len, n),
                 quote: None,
                 trades: None,
                 source: Source::Undecided,
             })
+        })
     }
 
     /// True when `kind` may feed this symbol's bars (deciding the source on first use).
@@ -369,7 +373,7 @@ impl FeatureEngine {
             window,
             quote,
             ..
-        } = sym;
+        } = &mut **sym;
         let mut emit = false;
         let result = state.on_bar(bar, quote.as_ref(), |step| match step {
             Step::Reset { .. } => {
