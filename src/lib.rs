@@ -11,15 +11,19 @@
 //! ```
 //!
 //! # Layout
-//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`), one file per subcommand.
+//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`, `features`), one file per
+//!   subcommand.
 //! - [`app`]: builds the channels, spawns every stage, owns shutdown (senders drop downstream).
 //! - [`config`]: strict TOML config, `validate()` reports every problem with key and file.
 //! - [`event`], [`signal`]: the input and output types (JSON Schemas in `schemas/`).
 //! - [`clock`]: wall clock live, event time in replay.
-//! - [`ingest`]: replay files (kline CSV, MarketEvent JSONL), merged by event time.
-//! - [`features`]: indicators, per-symbol state (Warming → Ready, gaps reset), feature spec + hash,
-//!   the window ring, the engine.
-//! - [`scaling`]: the fitted `RobustScaler` (median / IQR, scikit-learn JSON).
+//! - [`ingest`]: replay files (kline, OHLCV and trades CSV, MarketEvent JSONL), merged by event
+//!   time.
+//! - [`features`]: indicators, trades → bars, per-symbol state (Warming → Ready → Stale →
+//!   Resync, gap filling), feature spec + hash, the window ring, the engine.
+//! - [`export`]: the `features` CSV export, driven by the engine.
+//! - [`scaling`]: the fitted `RobustScaler` (median / IQR, scikit-learn JSON) and the streaming
+//!   scaler (online quartiles with forgetting).
 //! - [`batch`]: the micro-batcher (full, or deadline from the first item).
 //! - [`model`]: `SignalNet<B: Backend>` and the backend choice.
 //! - [`registry`]: model bundles on disk and the live `ArcSwap` model.

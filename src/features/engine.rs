@@ -2,7 +2,7 @@
 //! data bar once the symbol is Ready.
 //!
 //! Bars come straight from bar events (klines) or are built from trades by
-//! [`TradeBarAggregator`](super::bars::TradeBarAggregator); which one a symbol uses is
+//! [`TradeBarAggregator`]; which one a symbol uses is
 //! `BarSource` (by default the first event kind the symbol shows). Quotes update the symbol's top
 //! of book for the quote features. The engine owns every symbol's state, so it lives in one task
 //! (sharding by symbol comes with the live engine). Gap fillers go through the indicators and
