@@ -282,3 +282,40 @@ async fn wall_clock_stage_stops_when_its_output_is_gone() {
     assert_eq!(stats.batches, 1);
     drop(wtx);
 }
+
+/// `features.scaling = "streaming"` starts from the bundle's streaming state (saved by `train` at
+/// the end of the training period), replays deterministically, and scores differently from the
+/// fitted scaler; a state for other features is refused, naming the file.
+#[test]
+fn streaming_scaling_replays_from_the_bundles_state() {
+    let (tmp, cfg, bundle, _) = tiny_bundle();
+    let spec = FeatureSpec::new(&cfg.features.names).unwrap();
+    let loaded = load_bundle(&bundle, &spec).unwrap();
+    let st = loaded.streaming.as_ref().expect("train saves streaming_scaler.json");
+    assert_eq!(st.feature_names(), spec.names());
+    assert!(st.is_warm());
+
+    let data = vec![fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")];
+    let fitted = replay(&cfg, bundle.clone(), data.clone(), tmp.path().join("f.jsonl"));
+    let mut streaming_cfg = cfg.clone();
+    streaming_cfg.features.scaling = signal_engine::config::ScalingMode::Streaming;
+    let (a, b) = (tmp.path().join("s1.jsonl"), tmp.path().join("s2.jsonl"));
+    let s1 = replay(&streaming_cfg, bundle.clone(), data.clone(), a.clone());
+    replay(&streaming_cfg, bundle.clone(), data, b.clone());
+    assert_eq!(s1.signals, fitted.signals);
+    assert_eq!(signals_without_latency(&a), signals_without_latency(&b));
+    let p = |path: &std::path::Path| -> Vec<f64> {
+        lines(path)
+            .iter()
+            .map(|v| v["p_profitable"].as_f64().unwrap())
+            .collect()
+    };
+    assert_ne!(p(&a), p(&tmp.path().join("f.jsonl")));
+
+    // A state learned on other features does not load.
+    let path = bundle.join("streaming_scaler.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("log_return_1", "log_return_2", 1)).unwrap();
+    let err = load_bundle(&bundle, &spec).err().unwrap().to_string();
+    assert!(err.contains("streaming_scaler.json"), "{err}");
+}
