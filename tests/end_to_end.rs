@@ -291,12 +291,20 @@ fn streaming_scaling_replays_from_the_bundles_state() {
     let (tmp, cfg, bundle, _) = tiny_bundle();
     let spec = FeatureSpec::new(&cfg.features.names).unwrap();
     let loaded = load_bundle(&bundle, &spec).unwrap();
-    let st = loaded.streaming.as_ref().expect("train saves streaming_scaler.json");
+    let st = loaded
+        .streaming
+        .as_ref()
+        .expect("train saves streaming_scaler.json");
     assert_eq!(st.feature_names(), spec.names());
     assert!(st.is_warm());
 
     let data = vec![fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")];
-    let fitted = replay(&cfg, bundle.clone(), data.clone(), tmp.path().join("f.jsonl"));
+    let fitted = replay(
+        &cfg,
+        bundle.clone(),
+        data.clone(),
+        tmp.path().join("f.jsonl"),
+    );
     let mut streaming_cfg = cfg.clone();
     streaming_cfg.features.scaling = signal_engine::config::ScalingMode::Streaming;
     let (a, b) = (tmp.path().join("s1.jsonl"), tmp.path().join("s2.jsonl"));

@@ -8,7 +8,7 @@
 
 use super::indicators::{
     Atr, Bollinger, GarmanKlass, Macd, Mfi, Obv, Parkinson, Ring, Roc, Rsi, Stoch, TradeFlow, Vwap,
-    ZScore,
+    ZScore, ln_ratio,
 };
 use super::spec::{BandPart, FeatureKind, FeatureSpec, MacdPart, StochPart};
 use crate::event::Bar;
@@ -111,8 +111,9 @@ impl Node {
         }
     }
 
-    /// Feeds one bar; returns up to five outputs (NaN while warming).
-    fn update(&mut self, b: &Bar) -> [f64; 5] {
+    /// Feeds one bar; returns up to five outputs (NaN while warming). `logs` holds the bar's
+    /// ln(high/low) and ln(close/open) when a range node needs them.
+    fn update(&mut self, b: &Bar, logs: (f64, f64)) -> [f64; 5] {
         let one = |v: Option<f64>| [v.unwrap_or(f64::NAN), 0.0, 0.0, 0.0, 0.0];
         match self {
             Node::LnClose(r) => {
@@ -137,8 +138,8 @@ impl Node {
             Node::Obv(x) => one(x.update(b.close, b.volume)),
             Node::ObvZ(obv, z) => one(obv.update(b.close, b.volume).and_then(|v| z.update(v))),
             Node::Mfi(x) => one(x.update(b.high, b.low, b.close, b.volume)),
-            Node::Parkinson(x) => one(x.update(b.high, b.low)),
-            Node::GarmanKlass(x) => one(x.update(b.open, b.high, b.low, b.close)),
+            Node::Parkinson(x) => one(x.update_log_range(logs.0)),
+            Node::GarmanKlass(x) => one(x.update_log_ranges(logs.0, logs.1)),
             Node::Vwap(x) => one(x
                 .update(b.close, b.volume, b.quote_volume)
                 .map(|v| v.deviation)),
@@ -206,6 +207,10 @@ struct Plan {
     feature_node: Vec<Option<usize>>,
     /// True when a time-of-day feature is in the spec.
     time_of_day: bool,
+    /// Which log ranges the range-volatility nodes need: ln(high/low) (Parkinson, Garman–Klass)
+    /// and ln(close/open) (Garman–Klass).
+    log_hl: bool,
+    log_co: bool,
     lookback: usize,
 }
 
@@ -262,6 +267,8 @@ impl FeatureComputer {
             .kinds()
             .iter()
             .any(|k| matches!(k, FeatureKind::TimeOfDaySin | FeatureKind::TimeOfDayCos));
+        let log_co = keys.iter().any(|k| matches!(k, NodeKey::GarmanKlass(_)));
+        let log_hl = log_co || keys.iter().any(|k| matches!(k, NodeKey::Parkinson(_)));
         Self {
             outs: vec![NAN5; nodes.len()],
             nodes,
@@ -270,6 +277,8 @@ impl FeatureComputer {
                 keys,
                 feature_node,
                 time_of_day,
+                log_hl,
+                log_co,
                 lookback,
             }),
         }
@@ -285,10 +294,23 @@ impl FeatureComputer {
         quote: Option<&TopOfBook>,
         row: &mut Vec<f64>,
     ) -> bool {
-        for (node, out) in self.nodes.iter_mut().zip(&mut self.outs) {
-            *out = node.update(bar);
-        }
         let plan = &*self.plan;
+        // One logarithm each, however many range indicators read them.
+        let logs = (
+            if plan.log_hl {
+                ln_ratio(bar.high, bar.low)
+            } else {
+                0.0
+            },
+            if plan.log_co {
+                ln_ratio(bar.close, bar.open)
+            } else {
+                0.0
+            },
+        );
+        for (node, out) in self.nodes.iter_mut().zip(&mut self.outs) {
+            *out = node.update(bar, logs);
+        }
         // sin and cos of the time of day in one call, shared by both features.
         let tod = if plan.time_of_day {
             let frac = bar.open_time_ms.rem_euclid(DAY_MS) as f64 / DAY_MS as f64;

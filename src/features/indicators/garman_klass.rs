@@ -23,8 +23,12 @@ impl GarmanKlass {
     }
 
     pub fn update(&mut self, open: f64, high: f64, low: f64, close: f64) -> Option<f64> {
-        let hl = ln_ratio(high, low);
-        let co = ln_ratio(close, open);
+        self.update_log_ranges(ln_ratio(high, low), ln_ratio(close, open))
+    }
+
+    /// `update` with `ln(high/low)` and `ln(close/open)` already computed (as `ln_ratio` does),
+    /// so several range-based indicators of one bar share the logarithms.
+    pub fn update_log_ranges(&mut self, hl: f64, co: f64) -> Option<f64> {
         let term = 0.5 * (hl * hl) - (2.0 * std::f64::consts::LN_2 - 1.0) * (co * co);
         let s = self.sum.push(term)?;
         Some((s / self.sum.period() as f64).max(0.0).sqrt())

@@ -41,7 +41,7 @@ pub use zscore::ZScore;
 
 /// ln(a / b) for prices, robust to a ratio that over- or underflows; 0 unless both are > 0
 /// (a range or return estimate has no meaning for a non-positive price).
-pub(crate) fn ln_ratio(a: f64, b: f64) -> f64 {
+pub fn ln_ratio(a: f64, b: f64) -> f64 {
     if !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()) {
         return 0.0;
     }

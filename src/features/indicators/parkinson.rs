@@ -22,7 +22,12 @@ impl Parkinson {
     }
 
     pub fn update(&mut self, high: f64, low: f64) -> Option<f64> {
-        let r = ln_ratio(high, low);
+        self.update_log_range(ln_ratio(high, low))
+    }
+
+    /// `update` with `ln(high/low)` already computed (as `ln_ratio` does), so several
+    /// range-based indicators of one bar share one logarithm.
+    pub fn update_log_range(&mut self, r: f64) -> Option<f64> {
         let s = self.sum.push(r * r)?;
         let n = self.sum.period() as f64;
         Some((s.max(0.0) / (4.0 * n * std::f64::consts::LN_2)).sqrt())
