@@ -6,7 +6,10 @@
 //! `symbol, open_time_ms, close_time_ms, state`, the raw indicators of
 //! [`FeatureSpec::export_raw_names`], the model features (raw values), and with a scaler the model
 //! features scaled (`<name>_scaled`). A cell is empty while its indicator warms up. Gap fillers
-//! are not written (they are not bars of the data); their effect on the indicators is.
+//! are not written (they are not bars of the data); their effect on the indicators is. The
+//! `state` column is the state machine's phase for the whole exported set (raw columns and model
+//! features together), so with a model list of short lookbacks it can read `warming` a few bars
+//! longer than the model alone would.
 
 use crate::event::MarketEvent;
 use crate::features::BarSource;

@@ -140,3 +140,20 @@ fn replay_sniffs_both_layouts_and_merges_them() {
     }
     assert_eq!(from_trades.len(), 2_469);
 }
+
+/// The fields the published bars do not carry, checked on the first minute against sums worked
+/// out by hand from the fixture's nine trades of 2019-10-11 00:00 (awk over the CSV): 9 trades,
+/// volume 1482, taker-buy volume 1182 (the `buy` rows: the taker's side), quote volume
+/// Σ price·amount = 2.09550564.
+#[test]
+fn first_bar_counts_trades_taker_buys_and_quote_volume() {
+    let first = &aggregated(60_000)[0];
+    assert_eq!(first.open_time_ms, 1_570_752_000_000);
+    assert_eq!((first.trades, first.volume), (9, 1482.0));
+    assert_eq!(first.taker_buy_volume, 1182.0);
+    assert!(
+        (first.quote_volume - 2.095_505_64).abs() < 1e-12,
+        "{first:?}"
+    );
+    assert_eq!(first.open, 0.00141342, "the minute's first trade");
+}

@@ -63,7 +63,9 @@ pub struct FeaturesConfig {
     /// `fitted`: the bundle's median / IQR, fixed. `streaming`: online quartiles that follow
     /// drift, starting from the bundle's streaming state (or its fitted scaler).
     pub scaling: ScalingMode,
-    /// Streaming scaling: an observation's weight halves every this many bars.
+    /// Streaming scaling: an observation's weight halves every this many bars. Used when the bundle
+    /// has no `streaming_scaler.json`; a saved state keeps the half-life and clip it was
+    /// learned with (they define what the state means).
     pub streaming_half_life_bars: f64,
 }
 

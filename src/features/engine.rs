@@ -86,7 +86,7 @@ pub struct EngineStats {
     pub warming_bars: u64,
     /// Gap fillers (missing bars carried from the last close).
     pub filled_bars: u64,
-    /// Long gaps or silences that reset a symbol (Stale → Resync).
+    /// Resets of a symbol's indicators: a gap too long to fill, or a bar after it went Stale.
     pub resets: u64,
     /// Symbols declared Stale by the clock (no bar for `stale_after`).
     pub stale: u64,
@@ -268,8 +268,17 @@ impl FeatureEngine {
                     self.stats.quotes_rejected += 1;
                     return None;
                 }
+                // A trade-built bar whose interval ended before this quote closes first, with the
+                // quote it saw: a bar never carries a quote from after its close.
+                let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
+                let due = self
+                    .entry(&key)
+                    .trades
+                    .as_mut()
+                    .and_then(|a| a.on_clock(ts_ms));
+                let window = due.and_then(|bar| self.on_bar(&key, &bar, observe));
                 self.entry(&key).quote = Some(q);
-                None
+                window
             }
         }
     }
@@ -319,8 +328,18 @@ impl FeatureEngine {
         // Staleness is checked once per bar interval, not per event: O(symbols) per interval.
         if now_ms >= self.next_sweep_ms {
             self.next_sweep_ms = now_ms.saturating_add(self.policy.interval_ms);
+            let stale_after = self.policy.stale_after_ms;
             for sym in self.symbols.values_mut() {
-                self.stats.stale += u64::from(sym.state.on_clock(now_ms));
+                // A trade-built bar still open means trades did arrive: the silence is measured
+                // from it, not from the last bar the state machine has seen.
+                let building = sym
+                    .trades
+                    .as_ref()
+                    .and_then(|a| a.current())
+                    .is_some_and(|b| now_ms.saturating_sub(b.close_time_ms) <= stale_after);
+                if !building {
+                    self.stats.stale += u64::from(sym.state.on_clock(now_ms));
+                }
             }
         }
     }
@@ -582,6 +601,69 @@ mod tests {
         assert_eq!(e.stats().trades_rejected, 2);
     }
 
+    #[test]
+    fn trade_built_symbols_fill_like_bars_even_while_others_move_the_clock() {
+        let names = ["log_return_1".to_string(), "spread_bps".to_string()];
+        let mut e = engine(&names, policy());
+        let ev = |sym: &str, ms: i64, kind: EventKind| MarketEvent {
+            exchange: Exchange::Binance,
+            symbol: Symbol::new(sym),
+            ts_event_ns: ms * 1_000_000,
+            ts_recv_ns: 0,
+            kind,
+        };
+        let trade = |price: f64, id: u64| EventKind::Trade {
+            price,
+            qty: 1.0,
+            side: Side::Buy,
+            id,
+        };
+        let quote = |bid: f64| EventKind::Quote {
+            bid,
+            bid_qty: 1.0,
+            ask: 100.0,
+            ask_qty: 1.0,
+        };
+        e.on_event(&ev("XXX", 0, quote(99.0)));
+        // Trades in minutes 0 and 1, then none until minute 4: a 2-bar gap, fillable.
+        e.on_event(&ev("XXX", 1_000, trade(99.5, 1)));
+        e.on_event(&ev("XXX", MIN + 1_000, trade(99.5, 2)));
+        // Minute 1's bar closed at 1:59.999; this quote (2:30) closes it first, with the old quote.
+        e.on_event(&ev("XXX", 2 * MIN + 30_000, quote(90.0)));
+        // Another symbol moves the clock past 3 minutes after that close.
+        e.on_event(&bar_event("YYY", 4, 20.0, 1.0));
+        e.on_event(&ev("XXX", 4 * MIN + 59_000, trade(99.5, 3)));
+        e.flush();
+        let s = e.stats();
+        assert_eq!((s.stale, s.resets, s.filled_bars), (0, 0, 2), "{s:?}");
+        // Bars 0 and 1 saw the 99/100 quote (100 bps), the fillers too; bar 4 the new one.
+        let mut spreads = Vec::new();
+        let mut e2 = engine(&names, policy());
+        for event in [
+            ev("XXX", 0, quote(99.0)),
+            ev("XXX", 1_000, trade(99.5, 1)),
+            ev("XXX", MIN + 1_000, trade(99.5, 2)),
+            ev("XXX", 2 * MIN + 30_000, quote(90.0)),
+            ev("XXX", 4 * MIN + 59_000, trade(99.5, 3)),
+        ] {
+            e2.on_event_observed(&event, &mut |o| {
+                spreads.push((o.bar.open_time_ms / MIN, o.row[1]))
+            });
+        }
+        e2.flush_observed(&mut |o| spreads.push((o.bar.open_time_ms / MIN, o.row[1])));
+        let bps = |bid: f64| (100.0 - bid) / ((100.0 + bid) / 2.0) * 1e4;
+        assert_eq!(
+            spreads,
+            [
+                (0, bps(99.0)),
+                (1, bps(99.0)),
+                (2, bps(99.0)),
+                (3, bps(99.0)),
+                (4, bps(90.0))
+            ]
+        );
+    }
+
     /// Any mix of bars (gaps, duplicates, late, zero volume, jumps, bad values), trades and
     /// quotes: no panic, and every window holds finite values only.
     fn events() -> impl Strategy<Value = Vec<MarketEvent>> {
@@ -621,6 +703,19 @@ mod tests {
                         let mut b = bar_event(sym, minute[s], close[s], vol);
                         if let EventKind::Bar(bar) = &mut b.kind {
                             bar.high = f64::NAN;
+                        }
+                        b
+                    }
+                    2 | 3 => {
+                        // An in-progress update, or a bar off the interval grid.
+                        let mut b = bar_event(sym, minute[s], close[s], vol);
+                        if let EventKind::Bar(bar) = &mut b.kind {
+                            if kind == 2 {
+                                bar.closed = false;
+                            } else {
+                                bar.open_time_ms += 1_000;
+                                bar.close_time_ms += 1_000;
+                            }
                         }
                         b
                     }

@@ -188,8 +188,11 @@ fn split_params<'a>(name: &'a str, family: &str, arity: usize) -> Option<Vec<&'a
         return rest.is_empty().then(Vec::new);
     }
     let params: Vec<&str> = rest.strip_prefix('_')?.split('_').collect();
-    (params.len() == arity && params.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
-        .then_some(params)
+    (params.len() == arity
+        && params
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+    .then_some(params)
 }
 
 fn parse_params(name: &str, params: &[&str]) -> Result<Vec<usize>, SpecError> {
@@ -255,6 +258,9 @@ fn build(name: &str, family: &str, p: &[usize]) -> Result<FeatureKind, SpecError
             };
             if p.is_empty() {
                 K::MacdOverClose(part, 12, 26, 9)
+            } else if family == "macd_hist_over_close" && p == [12, 26, 9] {
+                // One feature, one spelling (and one hash): the short name is the canonical one.
+                return Err(bad(name, "write it as macd_hist_over_close"));
             } else {
                 let (part, f, s, g) = macd(part)?;
                 K::MacdOverClose(part, f, s, g)
@@ -361,7 +367,7 @@ impl FeatureSpec {
             "rsi_14",
             "macd_over_close_12_26_9",
             "macd_signal_over_close_12_26_9",
-            "macd_hist_over_close_12_26_9",
+            "macd_hist_over_close",
             "bb_percent_b_20",
             "bb_bandwidth_20",
             "atr_over_close_14",
@@ -500,7 +506,14 @@ mod tests {
 
     #[test]
     fn rejects_unknown_bad_param_raw_duplicate_and_empty() {
-        for bad in ["rsi_1", "rsi_014", "rsi_0", "macd_26_12_9", "rsi_10001"] {
+        for bad in [
+            "rsi_1",
+            "rsi_014",
+            "rsi_0",
+            "macd_26_12_9",
+            "rsi_10001",
+            "macd_hist_over_close_12_26_9",
+        ] {
             assert!(
                 matches!(FeatureKind::parse(bad), Err(SpecError::BadParam(..))),
                 "{bad}"

@@ -1,10 +1,14 @@
 //! One symbol's continuity: the feature state machine.
 //!
 //! ```text
-//!   Warming ──(T complete rows in a row)──▶ Ready ──(gap > fill limit, or silent too long)──▶ Stale
-//!                                             ▲                                              │
-//!                                             └──(T complete rows)── Resync ◀──(next bar)────┘
+//!   Warming ──(T complete rows in a row)──▶ Ready ──(no bar for stale_after on the clock)──▶ Stale
+//!                                           ▲  │                                             │
+//!                                           │  └──(next bar after a gap > fill limit)──┐  (next bar)
+//!                                           └──────(T complete rows)────────── Resync ◀┴─────┘
 //! ```
+//!
+//! A long gap is only seen when the bar after it arrives, so that bar resets the symbol straight
+//! into Resync (a `Reset` step); Stale is the phase of a symbol that is silent *now*.
 //!
 //! In: bars of one symbol (closed or in-progress), plus a clock tick for silence. Out: [`Step`]s
 //! through a callback: each bar that went through the indicators (real, or a gap filler) with its
@@ -17,9 +21,11 @@
 //!   same open time; a closed bar whose open time was already processed is ignored.
 //! * A short gap (≤ `fill_gap_bars` missing bars), typical of sparse markets where a minute
 //!   without trades has no bar, is filled by carrying the last close with zero volume, so the
-//!   indicators keep their time base. A longer gap (or no bar for `stale_after_ms` on the clock)
-//!   makes the symbol Stale: the indicators are reset and it re-warms (Resync) before any window,
-//!   because a window spanning a hole would silently mix two regimes.
+//!   indicators keep their time base (fillers see the quote of the bar before them). A longer gap,
+//!   or a bar after the symbol was Stale, resets the indicators and the symbol re-warms (Resync)
+//!   before any window, because a window spanning a hole would silently mix two regimes.
+//! * Bars must open on the interval's grid counted from the epoch (exchanges' klines do, for
+//!   intervals up to a day); an off-grid bar is rejected as `Misaligned`.
 
 use super::compute::{FeatureComputer, TopOfBook};
 use super::spec::FeatureSpec;
@@ -32,9 +38,10 @@ pub enum Phase {
     Warming,
     /// T contiguous complete rows: windows are emitted.
     Ready,
-    /// A long gap or silence: no windows until data comes back.
+    /// Silent for longer than `stale_after` on the engine's clock: no windows until data comes
+    /// back (and then it resyncs).
     Stale,
-    /// Data came back after Stale: warming up again.
+    /// Data came back after Stale, or after a gap too long to fill: warming up again.
     Resync,
 }
 
@@ -55,7 +62,7 @@ pub enum RejectReason {
     OutOfOrder,
     /// close − open + 1 ms differs from the configured interval.
     WrongInterval,
-    /// The open time is not on the interval grid of the previous bar.
+    /// The open time is not on the interval's grid (a multiple of the interval since the epoch).
     Misaligned,
     /// A non-positive or non-finite price or a negative or non-finite volume.
     InvalidValues,
@@ -122,6 +129,8 @@ pub struct SymbolState {
     policy: StatePolicy,
     last: Option<Bar>,
     pending: Option<Bar>,
+    /// The quote the last processed bar saw (for the fillers after it).
+    last_quote: Option<TopOfBook>,
     phase: Phase,
     /// Complete rows in a row since the last reset or incomplete row.
     run: usize,
@@ -135,6 +144,7 @@ impl SymbolState {
             policy,
             last: None,
             pending: None,
+            last_quote: None,
             phase: Phase::Warming,
             run: 0,
             row: Vec::with_capacity(spec.len()),
@@ -168,6 +178,12 @@ impl SymbolState {
         mut step: impl FnMut(Step<'_>),
     ) -> Result<Accepted, RejectReason> {
         self.check(bar)?;
+        // Bars open on the interval's grid counted from the Unix epoch, as exchanges' klines do
+        // (for intervals up to a day). Checking every bar against the absolute grid, not against
+        // the previous bar, means one off-grid bar can never lock a symbol out.
+        if bar.open_time_ms.rem_euclid(self.policy.interval_ms) != 0 {
+            return Err(RejectReason::Misaligned);
+        }
         let last_open = self.last.as_ref().map(|b| b.open_time_ms);
         if let Some(prev) = last_open {
             if bar.open_time_ms < prev {
@@ -175,9 +191,6 @@ impl SymbolState {
             }
             if bar.open_time_ms == prev {
                 return Ok(Accepted::Duplicate);
-            }
-            if (bar.open_time_ms - prev) % self.policy.interval_ms != 0 {
-                return Err(RejectReason::Misaligned);
             }
         }
         if !bar.closed {
@@ -192,18 +205,28 @@ impl SymbolState {
             self.pending = None;
         }
         if let Some(prev) = last_open {
-            // Exact: the difference is a positive multiple of the interval (checked above).
-            let missing = ((bar.open_time_ms - prev) / self.policy.interval_ms - 1) as u64;
+            // Both on the grid and prev < open, so the difference is a positive multiple of the
+            // interval; i128 because two extreme i64 times can be further apart than i64 holds.
+            let steps = (i128::from(bar.open_time_ms) - i128::from(prev))
+                / i128::from(self.policy.interval_ms);
+            let missing = u64::try_from(steps - 1).unwrap_or(u64::MAX);
             if self.phase == Phase::Stale || missing > u64::from(self.policy.fill_gap_bars) {
                 self.reset(missing, &mut step);
             } else {
+                // Fillers see the quote of the bar they follow, never one from after them.
+                let before = self.last_quote;
                 for k in 1..=missing {
-                    self.fill(prev + k as i64 * self.policy.interval_ms, quote, &mut step);
+                    self.fill(
+                        prev + k as i64 * self.policy.interval_ms,
+                        before.as_ref(),
+                        &mut step,
+                    );
                 }
             }
         }
         self.process(bar, false, quote, &mut step);
         self.last = Some(bar.clone());
+        self.last_quote = quote.copied();
         Ok(Accepted::Processed)
     }
 
@@ -493,6 +516,30 @@ mod tests {
         assert_eq!(r, Ok(Accepted::Processed));
         assert_eq!(seen, [seen_bar(3, false, true, Phase::Ready)]);
         assert!(s.pending().is_none());
+    }
+
+    #[test]
+    fn an_off_grid_first_bar_is_rejected_and_locks_nothing_out() {
+        let mut s = state(0);
+        let mut off = bar(0, 10.0);
+        off.open_time_ms += 30_000;
+        off.close_time_ms += 30_000;
+        assert_eq!(feed(&mut s, &off).0, Err(RejectReason::Misaligned));
+        assert_eq!(feed(&mut s, &bar(2, 10.0)).0, Ok(Accepted::Processed));
+        assert_eq!(feed(&mut s, &bar(3, 11.0)).0, Ok(Accepted::Processed));
+    }
+
+    #[test]
+    fn extreme_timestamps_reset_instead_of_overflowing() {
+        let mut s = state(3);
+        let far_past = (i64::MIN / 60_000) * 60_000;
+        let mut b = bar(0, 10.0);
+        b.open_time_ms = far_past;
+        b.close_time_ms = far_past + 59_999;
+        assert_eq!(feed(&mut s, &b).0, Ok(Accepted::Processed));
+        let (r, seen) = feed(&mut s, &bar(0, 10.0));
+        assert_eq!(r, Ok(Accepted::Processed));
+        assert!(matches!(seen[0], Seen::Reset(_)), "{seen:?}");
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub struct Dataset {
 
 impl Dataset {
     /// Runs every bar event through per-symbol `SymbolState`s and labels each complete window.
-    /// Non-bar events are ignored; rejected and duplicate bars are skipped as the engine skips them.
+    /// Non-bar events are ignored (training from trades or quotes is not supported yet: bars
+    /// built from trades are identical to klines, so export them or use klines); rejected and
+    /// duplicate bars are skipped as the engine skips them.
     pub fn build(
         events: impl IntoIterator<Item = MarketEvent>,
         spec: &FeatureSpec,

@@ -70,6 +70,14 @@ pub fn train(
 ) -> Result<TrainOutcome, TrainError> {
     let spec =
         FeatureSpec::new(&cfg.features.names).map_err(|e| TrainError::Config(e.to_string()))?;
+    if spec.needs_quotes() {
+        // The dataset is built from bar events only; a quote feature would never be complete.
+        return Err(TrainError::Config(
+            "features.names: spread_bps and book_imbalance need a quote stream, and training \
+             reads bars only (klines, OHLCV or JSONL bars) for now"
+                .into(),
+        ));
+    }
     let (t, interval) = (cfg.features.seq_len, cfg.interval_ms());
     let mut ds = Dataset::build(events, &spec, cfg.features.policy(), &cfg.labels);
     let purge_bars = cfg.labels.horizon_bars + t;
