@@ -194,17 +194,19 @@ impl FeatureEngine {
         ev: &MarketEvent,
         observe: &mut dyn FnMut(&Observed<'_>),
     ) -> Option<Window> {
-        let window = self.route(ev, observe);
+        let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
+        let window = self.route(ev, ts_ms, observe);
         // The clock moves after the event is handled, so a symbol's own bar is judged by the gap
         // policy (fill or reset), never declared stale by its own arrival: a single-symbol
         // stream and a multi-symbol one then treat the same gap the same way.
-        self.advance_clock(ev.ts_event_ns.div_euclid(1_000_000));
+        self.advance_clock(ts_ms);
         window
     }
 
     fn route(
         &mut self,
         ev: &MarketEvent,
+        ts_ms: i64,
         observe: &mut dyn FnMut(&Observed<'_>),
     ) -> Option<Window> {
         let key = (ev.exchange, ev.symbol.clone());
@@ -234,7 +236,6 @@ impl FeatureEngine {
                     // with a bad one gets its trades counted as rejected.
                     sym.trades = TradeBarAggregator::new(interval).ok().map(Box::new);
                 }
-                let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
                 match sym
                     .trades
                     .as_mut()?
@@ -270,7 +271,6 @@ impl FeatureEngine {
                 }
                 // A trade-built bar whose interval ended before this quote closes first, with the
                 // quote it saw: a bar never carries a quote from after its close.
-                let ts_ms = ev.ts_event_ns.div_euclid(1_000_000);
                 let due = self
                     .entry(&key)
                     .trades
@@ -290,34 +290,35 @@ impl FeatureEngine {
 
     /// `flush`, showing `observe` the bars it closes (see `on_event_observed`).
     pub fn flush_observed(&mut self, observe: &mut dyn FnMut(&Observed<'_>)) -> Vec<Window> {
-        let mut open: Vec<((Exchange, Symbol), Bar)> = Vec::new();
-        for (key, sym) in &mut self.symbols {
-            if let Some(bar) = sym.trades.as_mut().and_then(|a| a.flush()) {
-                open.push((key.clone(), bar));
-            }
-        }
-        open.sort_by_key(|(_, b)| b.close_time_ms);
-        open.into_iter()
-            .filter_map(|(key, bar)| self.on_bar(&key, &bar, observe))
-            .collect()
+        self.close_trade_bars(|a| a.flush(), observe)
     }
 
     /// Advances the engine clock (event time in replay, wall time live). Trade-built bars whose
     /// interval has ended close (their windows are returned) and silent symbols go Stale.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Window> {
+        let windows = self.close_trade_bars(|a| a.on_clock(now_ms), &mut |_| {});
+        self.advance_clock(now_ms);
+        windows
+    }
+
+    /// Takes the bar `close` hands out from each symbol's trade aggregator and runs them through
+    /// their symbols in close-time order.
+    fn close_trade_bars(
+        &mut self,
+        mut close: impl FnMut(&mut TradeBarAggregator) -> Option<Bar>,
+        observe: &mut dyn FnMut(&Observed<'_>),
+    ) -> Vec<Window> {
         let mut closed: Vec<((Exchange, Symbol), Bar)> = Vec::new();
         for (key, sym) in &mut self.symbols {
-            if let Some(bar) = sym.trades.as_mut().and_then(|a| a.on_clock(now_ms)) {
+            if let Some(bar) = sym.trades.as_mut().and_then(|a| close(a)) {
                 closed.push((key.clone(), bar));
             }
         }
         closed.sort_by_key(|(_, b)| b.close_time_ms);
-        let windows = closed
+        closed
             .into_iter()
-            .filter_map(|(key, bar)| self.on_bar(&key, &bar, &mut |_| {}))
-            .collect();
-        self.advance_clock(now_ms);
-        windows
+            .filter_map(|(key, bar)| self.on_bar(&key, &bar, observe))
+            .collect()
     }
 
     fn advance_clock(&mut self, now_ms: i64) {
