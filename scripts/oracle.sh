@@ -16,6 +16,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$venv/bin/python" scripts/make_golden.py --out "$tmp/golden" > /dev/null
 "$venv/bin/python" scripts/make_scaler_golden.py --out "$tmp/golden" > /dev/null
+"$venv/bin/python" scripts/make_metrics_golden.py --out "$tmp/golden" > /dev/null
 n=0
 for f in "$tmp"/golden/*; do
   name="$(basename "$f")"

@@ -53,3 +53,6 @@ pub mod signal;
 pub mod sink;
 pub mod telemetry;
 pub mod trainer;
+
+/// The git commit this binary was built from (see `build.rs`); recorded in every trained bundle.
+pub const GIT_COMMIT: &str = env!("SIGNAL_ENGINE_GIT_COMMIT");

@@ -213,7 +213,17 @@ fn features_export_writes_one_row_per_bar_on_sparse_and_5m_data() {
             rows + 1,
             "{file}: header + one row per bar"
         );
-        assert!(text.lines().all(|l| l.split(',').count() == 4 + 14 + 9));
+        // Key columns, the raw indicators, then the embedded config's model features.
+        let n_model = signal_engine::config::Config::load(None)
+            .unwrap()
+            .0
+            .features
+            .names
+            .len();
+        assert!(
+            text.lines()
+                .all(|l| l.split(',').count() == 4 + 14 + n_model)
+        );
         assert!(err.contains("gap bars filled"), "{err}");
     }
     // A 5-minute file under the 1-minute config is refused up front, naming the key.

@@ -73,9 +73,9 @@ fn train_then_replay_out_of_sample() {
     assert!(t.validation.from_ms - t.train.to_ms > purge_ms);
     assert!(t.test.from_ms - t.validation.to_ms > purge_ms);
     assert_eq!(t.purge_bars, cfg.labels.horizon_bars + cfg.features.seq_len);
-    assert!((0.0..=1.0).contains(&manifest.metrics.model.auc));
+    assert!((0.0..=1.0).contains(&manifest.metrics.model.roc_auc));
     // The majority baseline predicts the training split's majority class on every test row.
-    let b = &manifest.metrics.baseline_majority;
+    let b = &manifest.metrics.baselines.majority;
     let majority_rate = if t.train.positive_rate >= 0.5 {
         t.test.positive_rate
     } else {
@@ -158,8 +158,9 @@ fn saving_over_something_that_is_not_a_bundle_is_refused() {
     let spec = FeatureSpec::new(&cfg.features.names).unwrap();
     let loaded = load_bundle(&bundle, &spec).unwrap();
     let mut m = manifest.clone();
+    let (scaler, net) = (&loaded.scaler, &loaded.net);
     let err =
-        signal_engine::registry::save_bundle(&precious, &mut m, &loaded.scaler, None, &loaded.net)
+        signal_engine::registry::save_bundle(&precious, &mut m, scaler, None, net, |_| Vec::new())
             .unwrap_err()
             .to_string();
     assert!(err.contains("not a model bundle"), "{err}");

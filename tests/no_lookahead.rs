@@ -2,12 +2,14 @@
 //! - a window at bar t depends on no bar after t (streaming a different future leaves it
 //!   bit-identical, while changing bar t itself changes it);
 //! - the training dataset's window at t is bit-identical to the engine's (no train/serve skew);
-//! - a label at bar t depends on no bar before t+1.
+//! - a label at bar t depends on no bar before t+1 (fixed horizon and triple barrier);
+//! - the scaler is fitted on the training split's rows only;
+//! - purge gaps hold on the single split and on every walk-forward fold.
 
 mod common;
 
 use common::*;
-use signal_engine::config::LabelsConfig;
+use signal_engine::config::{LabelKind, LabelsConfig};
 use signal_engine::event::{EventKind, MarketEvent};
 use signal_engine::features::{FeatureEngine, FeatureSpec, StatePolicy, Window};
 use signal_engine::scaling::RobustScaler;
@@ -256,4 +258,126 @@ fn purged_split_keeps_windows_and_labels_apart() {
         used + 2 * (h as usize + T) * 2 >= ds.samples.len(),
         "only the purge zones are dropped"
     );
+}
+
+/// Triple-barrier labels: rewriting every bar up to t moves no label at t, while rewriting the
+/// bars after t does move some.
+#[test]
+fn triple_barrier_label_ignores_every_bar_up_to_t() {
+    let events = bars();
+    let cfg = LabelsConfig {
+        kind: LabelKind::TripleBarrier,
+        take_profit_bps: 25.0,
+        stop_loss_bps: 20.0,
+        ..labels()
+    };
+    let build = |evs: &[MarketEvent]| Dataset::build(evs.iter().cloned(), &spec(), policy(), &cfg);
+    let base = build(&events);
+    let exits: std::collections::HashSet<_> = base.samples.iter().map(|s| s.exit).collect();
+    assert_eq!(
+        exits.len(),
+        3,
+        "the day hits both barriers and times out: {exits:?}"
+    );
+    let mut moved_by_future = 0;
+    for s in base.samples.iter().step_by(97) {
+        let t = s.bar;
+        let mut past: Vec<MarketEvent> =
+            events[..=t].iter().map(|e| perturb(e, 0.8, 3.0)).collect();
+        past.extend_from_slice(&events[t + 1..]);
+        let alt = build(&past);
+        let a = alt.samples.iter().find(|x| x.bar == t).unwrap();
+        assert_eq!(
+            (a.profitable, a.return_bps, a.exit),
+            (s.profitable, s.return_bps, s.exit),
+            "bar {t}"
+        );
+        // Entry bar kept, every later bar 1% higher: exits move.
+        let mut fut = events[..=t + 1].to_vec();
+        fut.extend(events[t + 2..].iter().map(|e| perturb(e, 1.01, 1.0)));
+        let b = build(&fut);
+        let b = b.samples.iter().find(|x| x.bar == t).unwrap();
+        moved_by_future += usize::from((b.return_bps, b.exit) != (s.return_bps, s.exit));
+    }
+    assert!(moved_by_future > 3, "{moved_by_future}");
+}
+
+/// The scaler is fitted on rows that close before the training period ends: rewriting every bar
+/// after it leaves the scaler bit-identical, rewriting one bar inside it does not.
+#[test]
+fn scaler_sees_the_training_split_only() {
+    let events = read_events(&[fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")]);
+    let purge_ms = (labels().horizon_bars + T) as i64 * INTERVAL;
+    let fit = |evs: &[MarketEvent]| {
+        let ds = Dataset::build(evs.iter().cloned(), &spec(), policy(), &labels());
+        let split = signal_engine::trainer::chronological_split(&ds.samples, 0.15, 0.15, purge_ms);
+        let scaler = ds.fit_scaler(&spec(), split.train_end_ms, 10.0).unwrap();
+        (scaler, split.train_end_ms)
+    };
+    let (base, end) = fit(&events);
+    let close = |e: &MarketEvent| e.as_bar().unwrap().close_time_ms;
+    let later: Vec<MarketEvent> = events
+        .iter()
+        .map(|e| {
+            if close(e) >= end {
+                perturb(e, 1.5, 4.0)
+            } else {
+                e.clone()
+            }
+        })
+        .collect();
+    let (after, end2) = fit(&later);
+    assert_eq!(end, end2);
+    assert_eq!(
+        base, after,
+        "rows after the training period reached the scaler"
+    );
+    // The test can fail: a change inside the training period moves the fitted quartiles.
+    let mid = close(&events[0]) + (end - close(&events[0])) / 2;
+    let inside: Vec<MarketEvent> = events
+        .iter()
+        .map(|e| {
+            if close(e) < mid {
+                perturb(e, 1.0, 7.0)
+            } else {
+                e.clone()
+            }
+        })
+        .collect();
+    assert_ne!(base, fit(&inside).0);
+}
+
+/// Every walk-forward fold on real data: each fold's test windows start after the last label of
+/// anything it learned from, and validation is purged from training.
+#[test]
+fn walk_forward_folds_keep_windows_and_labels_apart() {
+    let events = read_events(&[fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")]);
+    let ds = Dataset::build(events, &spec(), policy(), &labels());
+    let h = labels().horizon_bars as i64;
+    let purge_ms = (h + T as i64) * INTERVAL;
+    let folds = signal_engine::trainer::walk_forward(&ds.samples, 4, 0.2, purge_ms);
+    assert_eq!(folds.len(), 4);
+    let times = |v: &[usize]| {
+        v.iter()
+            .map(|&i| ds.samples[i].close_time_ms)
+            .collect::<Vec<_>>()
+    };
+    for (k, f) in folds.iter().enumerate() {
+        let (tr, va, te) = (times(&f.train), times(&f.validation), times(&f.test));
+        assert!(
+            tr.len() > 1000 && va.len() > 100 && te.len() > 1000,
+            "fold {k}"
+        );
+        let learned_label_end = tr.iter().chain(&va).max().unwrap() + h * INTERVAL;
+        let test_window_start = te.iter().min().unwrap() - (T as i64 - 1) * INTERVAL;
+        assert!(test_window_start > learned_label_end, "fold {k}");
+        let train_label_end = tr.iter().max().unwrap() + h * INTERVAL;
+        assert!(va.iter().min().unwrap() - (T as i64 - 1) * INTERVAL > train_label_end);
+        assert!(f.train_end_ms <= va.iter().min().unwrap() - purge_ms);
+        if k > 0 {
+            // Expanding window: each fold learns from more of the past than the one before.
+            assert!(tr.len() > folds[k - 1].train.len());
+            assert!(te.iter().min() > times(&folds[k - 1].test).iter().max());
+        }
+    }
 }

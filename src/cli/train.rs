@@ -1,11 +1,15 @@
-//! `signal-engine train`: history in, a model bundle out.
+//! `signal-engine train`: history in, a model bundle out (with its report, metrics, test
+//! predictions and epoch log), and the test metrics beside the baselines on stdout.
 
 use crate::config::Config;
 use crate::ingest::replay::{ReplaySource, check_intervals};
+use crate::registry::manifest::{DataFile, Manifest};
 use crate::registry::save_bundle;
-use crate::trainer::train;
+use crate::registry::store::sha256_and_size;
+use crate::trainer::{EpochLog, TrainObserver, report, train};
 use anyhow::Context;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -18,44 +22,121 @@ pub struct TrainArgs {
     /// Version name (default: creation time + weights hash).
     #[arg(long)]
     pub version: Option<String>,
+    /// Walk-forward folds: K models, each tested on the time block after its data (overrides
+    /// `train.folds`; 0 = one chronological split).
+    #[arg(long)]
+    pub folds: Option<usize>,
+}
+
+/// A progress bar per epoch on stderr (hidden when stderr is not a terminal), and one log line
+/// per epoch.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl TrainObserver for Progress {
+    fn epoch_start(&mut self, fold: usize, epoch: usize, batches: usize) {
+        let bar = ProgressBar::new(batches as u64);
+        let style = ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} batches, {per_sec}, eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style.progress_chars("=> "));
+        let fold = if fold == 0 {
+            String::new()
+        } else {
+            format!("fold {fold} ")
+        };
+        bar.set_prefix(format!("{fold}epoch {epoch:>3}"));
+        self.bar = Some(bar);
+    }
+
+    fn batch_done(&mut self, loss: f64) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(format!("loss {loss:.4}"));
+        }
+    }
+
+    fn epoch_end(&mut self, e: &EpochLog) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        let fold = if e.fold == 0 {
+            String::new()
+        } else {
+            format!("fold {} ", e.fold)
+        };
+        eprintln!(
+            "  {fold}epoch {:>3}: train loss {:.4}, val loss {:.4}, val AUC {:.4}, precision {:.3}, recall {:.3}, lr {:.2e} ({:.1} s){}",
+            e.epoch,
+            e.train_loss,
+            e.val_loss,
+            e.val_auc,
+            e.val_precision,
+            e.val_recall,
+            e.learning_rate,
+            e.seconds,
+            if e.best { " *" } else { "" }
+        );
+    }
 }
 
 pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
     a.input.apply(&mut config);
+    if let Some(k) = a.folds {
+        anyhow::ensure!(k <= 100, "--folds {k}: at most 100");
+        config.train.folds = k;
+    }
     let opts = a.input.options(&config)?;
     let data = a.input.paths(&config)?;
     check_intervals(&data, config.features.bar_interval_secs)?;
     let source = ReplaySource::open(&data, &opts)?;
-    let files: Vec<String> = source.files().iter().map(|p| super::display(p)).collect();
+    let files = source
+        .files()
+        .iter()
+        .map(|p| {
+            let (sha256, bytes) = sha256_and_size(p)?;
+            Ok(DataFile {
+                path: super::display(p),
+                bytes,
+                sha256,
+            })
+        })
+        .collect::<Result<Vec<_>, crate::registry::BundleError>>()?;
     let events = source.collect::<Result<Vec<_>, _>>();
     if let Some((path, n)) = crate::app::flush_dead_letters(&opts)?.filter(|(_, n)| *n > 0) {
         eprintln!("train: {n} unreadable rows written to {}", path.display());
     }
     let events = events?;
     eprintln!("train: {} events from {} files", events.len(), files.len());
-    let mut outcome = train::train(&config, events, files, |e| {
-        eprintln!(
-            "  epoch {:>3}: train loss {:.4}, validation AUC {:.4} ({:.1} s)",
-            e.epoch, e.train_loss, e.val_auc, e.seconds
-        );
-    })
-    .context("training failed")?;
+    let mut progress = Progress { bar: None };
+    let mut outcome =
+        train::train(&config, events, files, &mut progress).context("training failed")?;
     if let Some(v) = a.version {
         outcome.manifest.version = v;
     }
+    let tables = report::tables(&outcome).context("failed to write the report")?;
+    // The report names the version, which `save_bundle` derives from the weights when unset.
+    let extras = |m: &Manifest| tables.into_iter().chain(report::summaries(m)).collect();
     save_bundle(
         &a.out,
         &mut outcome.manifest,
         &outcome.scaler,
         Some(&outcome.streaming),
         &outcome.net,
+        extras,
     )
     .context("failed to write the bundle")?;
-    let m = &outcome.manifest;
-    let (t, mm, b) = (&m.training, &m.metrics.model, &m.metrics.baseline_majority);
-    println!("model {} written to {}", m.version, a.out.display());
+    print_summary(&outcome.manifest, &a.out);
+    Ok(())
+}
+
+fn print_summary(m: &Manifest, out: &std::path::Path) {
+    let t = &m.training;
+    println!("model {} written to {}", m.version, out.display());
     println!(
-        "  samples train/validation/test: {}/{}/{} (positive rate {:.3}/{:.3}/{:.3}), purge {} bars, best epoch {}",
+        "  windows train/validation/test: {}/{}/{} (positive rate {:.3}/{:.3}/{:.3}), purge {} bars, best epoch {} of {}",
         t.train.samples,
         t.validation.samples,
         t.test.samples,
@@ -63,17 +144,12 @@ pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
         t.validation.positive_rate,
         t.test.positive_rate,
         t.purge_bars,
-        t.best_epoch
+        t.best_epoch,
+        t.epochs_run
     );
-    println!(
-        "  test (threshold {:.2})   AUC     accuracy precision recall",
-        m.threshold
+    println!("\ntest split ({}):", out.join("report.md").display());
+    print!(
+        "{}",
+        report::metrics_table(&m.metrics.model, &m.metrics.baselines)
     );
-    for (name, s) in [("model", mm), ("majority baseline", b)] {
-        println!(
-            "  {name:<22} {:.4}  {:.4}   {:.4}    {:.4}",
-            s.auc, s.accuracy, s.precision, s.recall
-        );
-    }
-    Ok(())
 }

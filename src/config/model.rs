@@ -164,24 +164,43 @@ pub struct SinkConfig {
     pub jsonl: Option<PathBuf>,
 }
 
-/// DESIGN.md §6: the label of bar t uses only bars after t (entry open(t+1), exit close(t+H)).
+/// DESIGN.md §6: the label of bar t uses only bars after t (entry open(t+1), exit by bar t+H).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LabelsConfig {
-    /// H: the exit is the close of bar t+H.
+    /// `fixed_horizon`: exit at close(t+H). `triple_barrier`: exit at the first of take-profit,
+    /// stop-loss or the time-out close(t+H).
+    pub kind: LabelKind,
+    /// H: the exit is the close of bar t+H (the time-out of a triple barrier).
     pub horizon_bars: usize,
     /// Fees for entering and leaving, in bps (Binance USDT-M taker: 2 × 4 bps).
     pub round_trip_fee_bps: f64,
     /// Extra net return required to call a trade profitable, in bps.
     pub min_profit_bps: f64,
+    /// Triple barrier: the take-profit barrier above the entry price, gross, in bps.
+    pub take_profit_bps: f64,
+    /// Triple barrier: the stop-loss barrier below the entry price, gross, in bps.
+    pub stop_loss_bps: f64,
+}
+
+/// `labels.kind`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    #[default]
+    FixedHorizon,
+    TripleBarrier,
 }
 
 impl Default for LabelsConfig {
     fn default() -> Self {
         Self {
+            kind: LabelKind::FixedHorizon,
             horizon_bars: 15,
             round_trip_fee_bps: 8.0,
             min_profit_bps: 0.0,
+            take_profit_bps: 30.0,
+            stop_loss_bps: 30.0,
         }
     }
 }
@@ -189,37 +208,88 @@ impl Default for LabelsConfig {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
+    /// Most epochs; early stopping usually ends sooner.
     pub epochs: usize,
     pub batch_size: usize,
+    /// Peak learning rate (after warm-up).
     pub learning_rate: f64,
-    /// Fractions of the (time-ordered) samples for validation and test; train gets the rest.
+    /// `warmup_cosine`: linear warm-up over `warmup_epochs`, then cosine annealing to
+    /// `min_learning_rate` at `epochs`. `constant`: `learning_rate` throughout.
+    pub lr_schedule: LrSchedule,
+    pub warmup_epochs: usize,
+    pub min_learning_rate: f64,
+    /// ReduceLROnPlateau (the fallback when the schedule decays too slowly): the learning rate is
+    /// multiplied by `plateau_factor` after this many epochs without a better validation AUC.
+    /// 0 turns it off.
+    pub plateau_patience: usize,
+    pub plateau_factor: f64,
+    /// Early stopping: training ends after this many epochs without a better validation AUC; the
+    /// best epoch's weights are kept. 0 turns it off.
+    pub early_stopping_patience: usize,
+    /// Fractions of the labelled windows (in time order) for validation and test; train gets the
+    /// rest. With `--folds K` the test blocks come from the folds instead.
     pub val_fraction: f64,
     pub test_fraction: f64,
-    /// Use every k-th bar as a window end (consecutive windows overlap almost entirely).
+    /// Walk-forward folds (`--folds K`): K models, each tested on the block of time after the data
+    /// it learned from; the bundle holds the last. 0: one chronological split.
+    pub folds: usize,
+    /// Use every k-th bar as a window end for train and validation (consecutive windows overlap
+    /// almost entirely); test uses every window.
     pub sample_stride: usize,
     pub seed: u64,
     pub d_model: usize,
     pub n_heads: usize,
     pub d_hidden: usize,
     pub dropout: f64,
-    /// Weight of the return head's Huber loss (in units of (bps/100)²) against the BCE.
+    /// Weight of the class-weighted BCE of the `profitable` head.
+    pub classification_loss_weight: f64,
+    /// Loss of the return head, on returns in units of 100 bps: `huber` (δ = 1) or `mse`.
+    pub return_loss: ReturnLoss,
+    /// Weight of the return head's loss against the BCE.
     pub return_loss_weight: f64,
+}
+
+/// `train.lr_schedule`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    #[default]
+    WarmupCosine,
+    Constant,
+}
+
+/// `train.return_loss`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnLoss {
+    #[default]
+    Huber,
+    Mse,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            epochs: 4,
+            epochs: 100,
             batch_size: 128,
             learning_rate: 1e-3,
+            lr_schedule: LrSchedule::WarmupCosine,
+            warmup_epochs: 10,
+            min_learning_rate: 1e-6,
+            plateau_patience: 5,
+            plateau_factor: 0.5,
+            early_stopping_patience: 15,
             val_fraction: 0.15,
             test_fraction: 0.15,
+            folds: 0,
             sample_stride: 10,
             seed: 42,
             d_model: 128,
             n_heads: 4,
             d_hidden: 64,
             dropout: 0.2,
+            classification_loss_weight: 1.0,
+            return_loss: ReturnLoss::Huber,
             return_loss_weight: 0.1,
         }
     }
@@ -303,12 +373,58 @@ impl Config {
         );
         let t = &self.train;
         need(t.epochs > 0, "train.epochs", "must be > 0".into());
+        need(
+            t.folds <= 100,
+            "train.folds",
+            format!("{} is not in 0..=100", t.folds),
+        );
         need(t.batch_size > 0, "train.batch_size", "must be > 0".into());
         need(
-            t.learning_rate > 0.0,
+            t.learning_rate > 0.0 && t.learning_rate <= 1.0,
             "train.learning_rate",
-            "must be > 0".into(),
+            format!("{} is not in (0, 1]", t.learning_rate),
         );
+        need(
+            t.min_learning_rate >= 0.0 && t.min_learning_rate <= t.learning_rate,
+            "train.min_learning_rate",
+            format!("{} is not in [0, learning_rate]", t.min_learning_rate),
+        );
+        need(
+            t.plateau_factor > 0.0 && t.plateau_factor < 1.0,
+            "train.plateau_factor",
+            format!("{} is not in (0, 1)", t.plateau_factor),
+        );
+        need(
+            t.warmup_epochs < t.epochs || t.lr_schedule == LrSchedule::Constant,
+            "train.warmup_epochs",
+            format!("{} must be < train.epochs ({})", t.warmup_epochs, t.epochs),
+        );
+        for (key, w) in [
+            (
+                "train.classification_loss_weight",
+                t.classification_loss_weight,
+            ),
+            ("train.return_loss_weight", t.return_loss_weight),
+        ] {
+            need(w >= 0.0 && w.is_finite(), key, format!("{w} must be >= 0"));
+        }
+        need(
+            t.classification_loss_weight > 0.0 || t.return_loss_weight > 0.0,
+            "train.classification_loss_weight",
+            "one of the two loss weights must be > 0".into(),
+        );
+        if l.kind == LabelKind::TripleBarrier {
+            for (key, v) in [
+                ("labels.take_profit_bps", l.take_profit_bps),
+                ("labels.stop_loss_bps", l.stop_loss_bps),
+            ] {
+                need(
+                    v > 0.0 && v < 10_000.0,
+                    key,
+                    format!("{v} is not in (0, 10000)"),
+                );
+            }
+        }
         need(
             t.sample_stride > 0,
             "train.sample_stride",

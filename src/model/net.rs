@@ -158,7 +158,28 @@ impl<B: Backend> SignalNet<B> {
     }
 }
 
+/// Renumbers parameter ids 1, 2, 3... in visiting order. burn draws a random id for every
+/// parameter and saves it with the weights, so without this two identical trainings would write
+/// different `model.mpk` bytes (and weights hashes).
+struct StableIds(u64);
+
+impl<B: Backend> burn::module::ModuleMapper<B> for StableIds {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<B, D>>,
+    ) -> burn::module::Param<Tensor<B, D>> {
+        let (_, tensor, mapper) = param.consume();
+        self.0 += 1;
+        burn::module::Param::from_mapped_value(self.0.into(), tensor, mapper)
+    }
+}
+
 impl<B: Backend> SignalNet<B> {
+    /// The same weights with deterministic parameter ids (see `StableIds`), for saving.
+    pub fn with_stable_ids(self) -> Self {
+        self.map(&mut StableIds(0))
+    }
+
     /// Scores `n` windows given flattened row-major `[n × seq_len × n_features]`; returns
     /// (p_profitable, expected_return_bps) per window. The one scoring path for serving and
     /// evaluation.

@@ -2,9 +2,12 @@
 
 use crate::config::LabelsConfig;
 use crate::model::SignalNetConfig;
+use crate::trainer::metrics::Evaluation;
 use serde::{Deserialize, Serialize};
 
-pub const MANIFEST_FORMAT: u32 = 1;
+/// 2: richer training provenance (data hashes, git commit, full config, folds) and test metrics
+/// for three baselines.
+pub const MANIFEST_FORMAT: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -28,24 +31,56 @@ pub struct Manifest {
     pub weights_sha256: String,
 }
 
+/// Everything needed to reproduce the training run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingInfo {
-    pub data_files: Vec<String>,
+    pub data_files: Vec<DataFile>,
     pub symbols: Vec<String>,
+    /// The bundle's own split (with `--folds`, the last fold).
     pub train: SplitInfo,
     pub validation: SplitInfo,
     pub test: SplitInfo,
-    /// Bars between the last label of one split and the first window of the next.
+    /// Bars between the last label of one split and the first window of the next (≥ H + T).
     pub purge_bars: usize,
     pub epochs_run: usize,
     pub best_epoch: usize,
+    pub stopped_early: bool,
     pub seed: u64,
-    pub config: crate::config::TrainConfig,
+    /// Walk-forward folds (0: one chronological split).
+    pub folds: usize,
+    /// `git describe`-style commit of the code that trained it (`-dirty` when it had local
+    /// changes, `unknown` outside a git checkout).
+    pub git_commit: String,
+    /// The whole config the run used (features, labels, train...).
+    pub config: serde_json::Value,
+    /// Labels over every labelled window, before splitting.
+    pub label_summary: LabelSummary,
+}
+
+/// A data file the run read, with its size and sha256.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Class balance and how trades exited, over all labelled windows.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSummary {
+    pub samples: usize,
+    pub positive_rate: f64,
+    pub mean_return_bps: f64,
+    pub exit_horizon: usize,
+    pub exit_take_profit: usize,
+    pub exit_stop_loss: usize,
 }
 
 /// One chronological split: bar close times (ms) of its first and last sample.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SplitInfo {
     pub from_ms: i64,
@@ -54,25 +89,39 @@ pub struct SplitInfo {
     pub positive_rate: f64,
 }
 
-/// Classification metrics on the test split.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Scores {
-    pub auc: f64,
-    pub accuracy: f64,
-    pub precision: f64,
-    pub recall: f64,
-    /// Mean absolute error of expected_return_bps (None for a classifier-only baseline).
-    pub return_mae_bps: Option<f64>,
-}
-
+/// The model and three baselines on the same test rows.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsReport {
     pub split: String,
     pub threshold: f64,
-    pub model: Scores,
-    /// Always predicts the training split's majority class, with p = its positive rate, and the
-    /// training split's mean return as the expected return.
-    pub baseline_majority: Scores,
+    pub model: Evaluation,
+    pub baselines: Baselines,
+    /// Per walk-forward fold, oldest first (empty without `--folds`).
+    pub folds: Vec<FoldMetrics>,
+}
+
+/// `trainer::baselines`, each fitted on the training split only.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Baselines {
+    /// p = the training positive rate, expected return = the training mean.
+    pub majority: Evaluation,
+    /// Class-balanced logistic regression (and ridge for the return) on the last step's features.
+    pub logistic: Evaluation,
+    /// Calibrated trailing-return rule: long when the last H bars went up.
+    pub momentum: Evaluation,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FoldMetrics {
+    pub fold: usize,
+    pub train: SplitInfo,
+    pub validation: SplitInfo,
+    pub test: SplitInfo,
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub model: Evaluation,
+    pub baselines: Baselines,
 }

@@ -71,19 +71,28 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BundleError> {
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, BundleError> {
-    let bytes = fs::read(path).map_err(io(path))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    sha256_and_size(path).map(|(sha, _)| sha)
+}
+
+/// sha256 (hex) and size in bytes of a file, streamed (data files can be large).
+pub fn sha256_and_size(path: &Path) -> Result<(String, u64), BundleError> {
+    let mut f = fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    let n = std::io::copy(&mut f, &mut hasher).map_err(io(path))?;
+    Ok((hex::encode(hasher.finalize()), n))
 }
 
 /// Writes a bundle to `dir`: everything goes into a sibling temp dir and is fsynced, then the temp
 /// dir is renamed into place (an existing bundle is replaced; anything else is refused). Fills in
-/// `manifest.weights_sha256`, and `manifest.version` when it is empty.
+/// `manifest.weights_sha256`, and `manifest.version` when it is empty. `extras` gives further files
+/// (the training report, predictions, epoch log) as (file name, bytes), from the finished manifest.
 pub fn save_bundle(
     dir: &Path,
     manifest: &mut Manifest,
     scaler: &RobustScaler,
     streaming: Option<&StreamingScaler>,
     net: &SignalNet<InferBackend>,
+    extras: impl FnOnce(&Manifest) -> Vec<(&'static str, Vec<u8>)>,
 ) -> Result<(), BundleError> {
     let invalid = |msg: &str| BundleError::Invalid {
         dir: dir.to_path_buf(),
@@ -116,7 +125,9 @@ pub fn save_bundle(
         msg,
     };
     crate::model::on_large_stack("signal-engine-save", || {
-        net.clone().save_file(tmp.join("model"), &recorder)
+        net.clone()
+            .with_stable_ids()
+            .save_file(tmp.join("model"), &recorder)
     })
     .map_err(|e| weights_err(e.to_string()))?
     .map_err(|e| weights_err(e.to_string()))?;
@@ -130,6 +141,12 @@ pub fn save_bundle(
     write_synced(&tmp.join(SCALER), to_pretty(scaler).as_bytes())?;
     if let Some(st) = streaming {
         write_synced(&tmp.join(STREAMING), to_pretty(st).as_bytes())?;
+    }
+    for (name, bytes) in extras(manifest) {
+        if name.contains(['/', '\\']) || [MANIFEST, WEIGHTS, SCALER, STREAMING].contains(&name) {
+            return Err(invalid(&format!("extra file name {name:?} is not allowed")));
+        }
+        write_synced(&tmp.join(name), &bytes)?;
     }
     write_synced(&tmp.join(MANIFEST), to_pretty(manifest).as_bytes())?;
     // Old bundle aside, new one in, then the old one goes: `dir` is only ever missing for the

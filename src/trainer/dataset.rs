@@ -4,7 +4,7 @@
 //! one segment between resets, exactly as the engine's `WindowBuffer` would hold them. Windows end
 //! only on bars from the data, as the engine emits them.
 
-use super::labels::label_at;
+use super::labels::{Exit, Prices, label_at};
 use crate::config::LabelsConfig;
 use crate::event::{Exchange, MarketEvent, Symbol};
 use crate::features::{FeatureSpec, StatePolicy, Step, SymbolState};
@@ -18,6 +18,8 @@ pub struct SeriesRows {
     pub symbol: Symbol,
     pub close_time_ms: Vec<i64>,
     pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
     pub close: Vec<f64>,
     /// Segment of each bar (a reset starts a new one).
     pub segment: Vec<u32>,
@@ -29,6 +31,17 @@ pub struct SeriesRows {
     pub scaled: Vec<f32>,
 }
 
+impl SeriesRows {
+    pub fn prices(&self) -> Prices<'_> {
+        Prices {
+            open: &self.open,
+            high: &self.high,
+            low: &self.low,
+            close: &self.close,
+        }
+    }
+}
+
 /// One labelled window: series index, bar index of its last row, and the label.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -36,7 +49,9 @@ pub struct Sample {
     pub bar: usize,
     pub close_time_ms: i64,
     pub profitable: bool,
+    /// Realised gross return of the labelled trade (entry open(t+1), exit per `exit`), bps.
     pub return_bps: f64,
+    pub exit: Exit,
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +84,8 @@ impl Dataset {
                     symbol: ev.symbol.clone(),
                     close_time_ms: Vec::new(),
                     open: Vec::new(),
+                    high: Vec::new(),
+                    low: Vec::new(),
                     close: Vec::new(),
                     segment: Vec::new(),
                     filled: Vec::new(),
@@ -92,6 +109,8 @@ impl Dataset {
                     reset = false;
                     rows.close_time_ms.push(bar.close_time_ms);
                     rows.open.push(bar.open);
+                    rows.high.push(bar.high);
+                    rows.low.push(bar.low);
                     rows.close.push(bar.close);
                     rows.segment.push(seg);
                     rows.filled.push(filled);
@@ -176,6 +195,20 @@ impl Dataset {
         }
     }
 
+    /// The last (newest) scaled row of a sample's window: what a model of the present bar alone sees.
+    pub fn last_row(&self, s: &Sample) -> &[f32] {
+        let nf = self.n_features;
+        &self.series[s.series].scaled[s.bar * nf..(s.bar + 1) * nf]
+    }
+
+    /// ln(close(t) / close(t-k)) in bps with k = min(`bars`, T-1): the trailing move that a
+    /// momentum rule reads, known when bar t closes, from bars inside the sample's own window.
+    pub fn trailing_return_bps(&self, s: &Sample, bars: usize) -> f64 {
+        let k = bars.min(self.seq_len.saturating_sub(1));
+        let c = &self.series[s.series].close;
+        (c[s.bar] / c[s.bar - k]).ln() * 1e4
+    }
+
     /// The scaled window of a sample, row-major `[T × F]` (after `apply_scaler`).
     pub fn window(&self, s: &Sample) -> &[f32] {
         let nf = self.n_features;
@@ -203,13 +236,14 @@ fn label_series(si: usize, s: &SeriesRows, seq_len: usize, labels: &LabelsConfig
         if h >= s.raw.len() || s.segment[h] != s.segment[t] {
             continue;
         }
-        if let Some(l) = label_at(&s.open, &s.close, t, labels) {
+        if let Some(l) = label_at(s.prices(), t, labels) {
             out.push(Sample {
                 series: si,
                 bar: t,
                 close_time_ms: s.close_time_ms[t],
                 profitable: l.profitable,
                 return_bps: l.return_bps,
+                exit: l.exit,
             });
         }
     }

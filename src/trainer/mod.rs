@@ -1,18 +1,29 @@
-//! Offline training: data files → the same feature code as serving → labelled windows →
-//! chronological purged split → scaler fitted on train only → SignalNet trained with Adam → a
-//! bundle whose manifest carries test metrics next to a majority-class baseline.
+//! Offline training (issue 4): data files → the same feature code as serving → labelled windows →
+//! chronological purged split or walk-forward folds → scaler fitted on train only → SignalNet
+//! trained with class-weighted BCE + a return loss, Adam, warm-up + cosine, early stopping → test
+//! metrics next to three baselines, predictions and an epoch log, all saved with the bundle.
 //!
-//! `labels` (forward returns, after fees), `dataset` (per-symbol rows and sample indices),
-//! `split` (chronological, purged), `metrics` (AUC, accuracy, precision, recall), `train` (the loop
-//! and the bundle).
+//! - `labels`: fixed-horizon or triple-barrier labels, after fees, from bars after t only.
+//! - `dataset`: per-symbol rows from the serving `SymbolState`, sample indices, windows.
+//! - `split`: chronological, purged splits and walk-forward folds.
+//! - `fit`: the epoch loop (loss, optimiser, schedules, early stopping).
+//! - `metrics`, `logistic`, `baselines`: what the test split is scored with, and against.
+//! - `train`: the whole run; `report`: `report.md`, `predictions.csv`, `epochs.csv`.
 
+pub mod baselines;
+pub mod calibration;
 pub mod dataset;
+pub mod fit;
 pub mod labels;
+pub mod linear;
+pub mod logistic;
 pub mod metrics;
+pub mod report;
 pub mod split;
 pub mod train;
 
 pub use dataset::{Dataset, Sample, SeriesRows};
-pub use labels::{Label, label_at};
-pub use split::{Split, chronological_split};
-pub use train::{TrainOutcome, train};
+pub use fit::{EpochLog, Quiet, TrainObserver};
+pub use labels::{Exit, Label, Prices, label_at};
+pub use split::{Split, chronological_split, walk_forward};
+pub use train::{Prediction, TrainOutcome, train};

@@ -1,40 +1,37 @@
-//! The training loop: class-weighted BCE (sklearn "balanced") + Huber on the return head, Adam with
-//! gradient-norm clipping 1.0, the best validation-AUC epoch kept, test metrics beside a
-//! majority-class baseline. Deterministic for a given seed, data and thread count.
-//! (LR schedules, early stopping and walk-forward folds come with the training-pipeline issue.)
-#![allow(clippy::disallowed_methods)] // epoch timing and the bundle creation time are wall-clock facts
+//! `train`: market events → the serving feature code → labelled windows → chronological purged
+//! split (or walk-forward folds) → scaler fitted on each training split only → [`fit`] → the model
+//! and three baselines scored on the same test rows → a bundle's manifest, predictions and epoch
+//! log.
 
+use super::baselines;
 use super::dataset::{Dataset, Sample};
-use super::metrics;
-use super::split::chronological_split;
-use crate::config::{Config, TrainConfig};
+use super::fit::{EpochLog, Fitted, TrainObserver, fit};
+use super::labels::Exit;
+use super::metrics::{self, Evaluation};
+use super::split::{Split, chronological_split, walk_forward};
+use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::FeatureSpec;
-use crate::model::backend::{Device, InferBackend, TrainBackend, device};
-use crate::model::net::RETURN_SCALE_BPS;
-use crate::model::{SignalNet, SignalNetConfig, SignalOutput};
+use crate::model::backend::{Device, InferBackend, device};
+use crate::model::{SignalNet, SignalNetConfig};
 use crate::registry::manifest::{
-    MANIFEST_FORMAT, Manifest, MetricsReport, Scores, SplitInfo, TrainingInfo,
+    Baselines, DataFile, FoldMetrics, LabelSummary, MANIFEST_FORMAT, Manifest, MetricsReport,
+    SplitInfo, TrainingInfo,
 };
 use crate::scaling::{RobustScaler, StreamingScaler};
-use burn::grad_clipping::GradientClippingConfig;
-use burn::module::AutodiffModule;
-use burn::nn::loss::{HuberLossConfig, Reduction};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::prelude::*;
-use burn::tensor::activation::log_sigmoid;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
+
+/// With class-balanced weights, 0.5 is the neutral cut; no tuning on test data.
+const THRESHOLD: f64 = 0.5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("config: {0}")]
     Config(String),
     #[error(
-        "not enough data: {samples} labelled windows gave train/validation/test = {train}/{val}/{test}; every split needs both classes and ≥ 1 batch (more bars, or smaller seq_len / horizon)"
+        "not enough data{fold}: {samples} labelled windows gave train/validation/test = {train}/{val}/{test}; every split needs both classes and train ≥ 1 batch (more bars, or smaller seq_len / horizon / folds)"
     )]
     NotEnoughData {
+        fold: String,
         samples: usize,
         train: usize,
         val: usize,
@@ -42,15 +39,20 @@ pub enum TrainError {
     },
     #[error("scaler: {0}")]
     Scaler(#[from] crate::scaling::ScalerError),
+    #[error("baseline: {0}")]
+    Baseline(String),
 }
 
-/// What one epoch did.
-#[derive(Clone, Debug)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_auc: f64,
-    pub seconds: f64,
+/// One test-split prediction (a row of `predictions.csv`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Prediction {
+    pub symbol: String,
+    pub bar_close_time_ms: i64,
+    pub label: u8,
+    pub p_profitable: f64,
+    pub expected_return_bps: f64,
+    pub realized_return_bps: f64,
+    pub fold: usize,
 }
 
 pub struct TrainOutcome {
@@ -59,14 +61,27 @@ pub struct TrainOutcome {
     /// Streaming-scaler state at the end of the training period (saved in the bundle).
     pub streaming: StreamingScaler,
     pub net: SignalNet<InferBackend>,
+    /// Every epoch of every fold.
+    pub epochs: Vec<EpochLog>,
+    /// Test predictions of every fold.
+    pub predictions: Vec<Prediction>,
+}
+
+/// What one split produced.
+struct FoldRun {
+    metrics: FoldMetrics,
+    fitted: Fitted,
+    scaler: RobustScaler,
+    streaming: StreamingScaler,
+    predictions: Vec<Prediction>,
 }
 
 /// Trains on `events` (any source; only bars are used). `data_files` is recorded in the manifest.
 pub fn train(
     cfg: &Config,
     events: impl IntoIterator<Item = MarketEvent>,
-    data_files: Vec<String>,
-    mut on_epoch: impl FnMut(&EpochLog) + Send,
+    data_files: Vec<DataFile>,
+    observer: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome, TrainError> {
     let spec =
         FeatureSpec::new(&cfg.features.names).map_err(|e| TrainError::Config(e.to_string()))?;
@@ -78,131 +93,209 @@ pub fn train(
                 .into(),
         ));
     }
-    let (t, interval) = (cfg.features.seq_len, cfg.interval_ms());
     let mut ds = Dataset::build(events, &spec, cfg.features.policy(), &cfg.labels);
-    let purge_bars = cfg.labels.horizon_bars + t;
-    let purge_ms = purge_bars as i64 * interval;
+    let purge_bars = cfg.labels.horizon_bars + cfg.features.seq_len;
+    let purge_ms = purge_bars as i64 * cfg.interval_ms();
     let tc = &cfg.train;
-    let split = chronological_split(&ds.samples, tc.val_fraction, tc.test_fraction, purge_ms);
-    let stride = |v: &[usize]| -> Vec<usize> {
-        v.iter()
-            .copied()
-            .filter(|&i| ds.samples[i].bar % tc.sample_stride == 0)
-            .collect()
+    let splits = match tc.folds {
+        0 => vec![chronological_split(
+            &ds.samples,
+            tc.val_fraction,
+            tc.test_fraction,
+            purge_ms,
+        )],
+        k => walk_forward(&ds.samples, k, tc.val_fraction, purge_ms),
     };
-    let (train_idx, val_idx) = (stride(&split.train), stride(&split.validation));
-    check_sizes(
-        &ds.samples,
-        &[&train_idx, &val_idx, &split.test],
-        tc.batch_size,
-    )?;
-    let train_end_ms = split.validation_start_ms - purge_ms;
-    let scaler = ds.fit_scaler(&spec, train_end_ms, cfg.features.scaler_clip)?;
-    let streaming = ds.streaming_state(&scaler, cfg.features.streaming(), train_end_ms)?;
-    ds.apply_scaler(&scaler);
-
     let net_cfg = SignalNetConfig::new(spec.len())
         .with_d_model(tc.d_model)
         .with_n_heads(tc.n_heads)
         .with_d_hidden(tc.d_hidden)
         .with_dropout(tc.dropout);
-    let dev = device();
-    let (best_epoch, net) = crate::model::on_large_stack("signal-engine-trainer", || {
-        fit(&net_cfg, tc, &ds, &train_idx, &val_idx, &dev, &mut on_epoch)
-    })
-    .map_err(|e| TrainError::Config(format!("training thread: {e}")))??;
-    // No threshold tuning yet: with class-balanced weights, 0.5 is the neutral cut.
-    let threshold = 0.5;
-    let metrics = evaluate(&net, &ds, &split.test, &train_idx, threshold, &dev);
+    let (mut folds, mut epochs, mut predictions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
+    for (i, split) in splits.iter().enumerate() {
+        let fold = if tc.folds == 0 { 0 } else { i + 1 };
+        let run = run_fold(cfg, &spec, &net_cfg, &mut ds, split, fold, observer)?;
+        folds.push(run.metrics.clone());
+        epochs.extend(run.fitted.epochs.iter().cloned());
+        predictions.extend(run.predictions.iter().cloned());
+        last = Some(run);
+    }
+    let last = last.ok_or_else(|| TrainError::NotEnoughData {
+        fold: String::new(),
+        samples: ds.samples.len(),
+        train: 0,
+        val: 0,
+        test: 0,
+    })?;
     let info = TrainingInfo {
         symbols: ds.series.iter().map(|s| s.symbol.to_string()).collect(),
         data_files,
-        train: split_info(&ds.samples, &train_idx),
-        validation: split_info(&ds.samples, &val_idx),
-        test: split_info(&ds.samples, &split.test),
+        train: last.metrics.train.clone(),
+        validation: last.metrics.validation.clone(),
+        test: last.metrics.test.clone(),
         purge_bars,
-        epochs_run: tc.epochs,
-        best_epoch,
+        epochs_run: last.metrics.epochs_run,
+        best_epoch: last.metrics.best_epoch,
+        stopped_early: last.fitted.stopped_early,
         seed: tc.seed,
-        config: tc.clone(),
+        folds: tc.folds,
+        git_commit: crate::GIT_COMMIT.to_string(),
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+        label_summary: label_summary(&ds.samples),
     };
-    let manifest = new_manifest(cfg, &spec, net_cfg, threshold, info, metrics);
+    let metrics = MetricsReport {
+        split: "test".into(),
+        threshold: THRESHOLD,
+        model: last.metrics.model.clone(),
+        baselines: last.metrics.baselines.clone(),
+        folds: if tc.folds == 0 { Vec::new() } else { folds },
+    };
     Ok(TrainOutcome {
-        manifest,
-        scaler,
-        streaming,
-        net,
+        manifest: new_manifest(cfg, &spec, net_cfg, info, metrics),
+        scaler: last.scaler,
+        streaming: last.streaming,
+        net: last.fitted.net,
+        epochs,
+        predictions,
     })
 }
 
-/// The epoch loop; returns the best validation-AUC epoch and its inference model.
-fn fit(
+/// Scaler, model and baselines for one split, all fitted on its training rows only.
+fn run_fold(
+    cfg: &Config,
+    spec: &FeatureSpec,
     net_cfg: &SignalNetConfig,
-    tc: &TrainConfig,
-    ds: &Dataset,
-    train_idx: &[usize],
-    val_idx: &[usize],
-    dev: &Device,
-    on_epoch: &mut (impl FnMut(&EpochLog) + Send),
-) -> Result<(usize, SignalNet<InferBackend>), TrainError> {
-    <TrainBackend as Backend>::seed(dev, tc.seed);
-    let mut model: SignalNet<TrainBackend> = net_cfg.init(dev);
-    let mut optim = AdamConfig::new()
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-        .init();
-    let (w_pos, w_neg) = class_weights(&ds.samples, train_idx);
-    let mut rng = StdRng::seed_from_u64(tc.seed);
-    let mut order = train_idx.to_vec();
-    let labels: Vec<bool> = val_idx.iter().map(|&i| ds.samples[i].profitable).collect();
-    let mut best: Option<(f64, usize, SignalNet<InferBackend>)> = None;
-    for epoch in 1..=tc.epochs {
-        let started = std::time::Instant::now();
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        for chunk in order.chunks(tc.batch_size) {
-            let (x, y, r) = batch_tensors::<TrainBackend>(ds, chunk, dev);
-            let loss = loss(&model.forward(x), y, r, w_pos, w_neg, tc.return_loss_weight);
-            loss_sum += loss.clone().into_scalar().elem::<f64>();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(tc.learning_rate, model, grads);
-        }
-        let valid = model.valid();
-        let (p, _) = predict(&valid, ds, val_idx, tc.batch_size.max(256), dev);
-        let val_auc = metrics::roc_auc(&p, &labels);
-        on_epoch(&EpochLog {
-            epoch,
-            train_loss: loss_sum / order.len().div_ceil(tc.batch_size).max(1) as f64,
-            val_auc,
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        if best.as_ref().is_none_or(|(auc, ..)| val_auc > *auc) {
-            best = Some((val_auc, epoch, valid));
-        }
-    }
-    best.map(|(_, e, net)| (e, net))
-        .ok_or_else(|| TrainError::Config("train.epochs must be > 0".into()))
+    ds: &mut Dataset,
+    split: &Split,
+    fold: usize,
+    observer: &mut dyn TrainObserver,
+) -> Result<FoldRun, TrainError> {
+    let tc = &cfg.train;
+    let stride = |v: &[usize]| -> Vec<usize> {
+        let keep = |&&i: &&usize| ds.samples[i].bar % tc.sample_stride == 0;
+        v.iter().filter(keep).copied().collect()
+    };
+    let (train_idx, val_idx) = (stride(&split.train), stride(&split.validation));
+    check_sizes(
+        ds,
+        &[&train_idx, &val_idx, &split.test],
+        tc.batch_size,
+        fold,
+    )?;
+    let scaler = ds.fit_scaler(spec, split.train_end_ms, cfg.features.scaler_clip)?;
+    let streaming = ds.streaming_state(&scaler, cfg.features.streaming(), split.train_end_ms)?;
+    ds.apply_scaler(&scaler);
+    let dev = device();
+    let data: &Dataset = ds;
+    let fitted = crate::model::on_large_stack("signal-engine-trainer", || {
+        fit(
+            net_cfg,
+            tc,
+            data,
+            (&train_idx, &val_idx),
+            fold,
+            &dev,
+            observer,
+        )
+    })
+    .map_err(|e| TrainError::Config(format!("training thread: {e}")))?
+    .map_err(TrainError::Config)?;
+    let test = &split.test;
+    let (p, r) = predict(&fitted.net, ds, test, &dev);
+    let predictions = test
+        .iter()
+        .zip(p.iter().zip(&r))
+        .map(|(&i, (&p, &r))| prediction(ds, &ds.samples[i], p, r, fold))
+        .collect();
+    let model = evaluate_on(ds, test, &p, &r);
+    let baselines = fit_baselines(ds, &train_idx, test, cfg.labels.horizon_bars)?;
+    let metrics = FoldMetrics {
+        fold,
+        train: split_info(&ds.samples, &train_idx),
+        validation: split_info(&ds.samples, &val_idx),
+        test: split_info(&ds.samples, test),
+        best_epoch: fitted.best_epoch,
+        epochs_run: fitted.epochs.len(),
+        model,
+        baselines,
+    };
+    Ok(FoldRun {
+        metrics,
+        fitted,
+        scaler,
+        streaming,
+        predictions,
+    })
 }
 
-/// Class-weighted BCE on the logit (numerically stable through log-sigmoid) + weighted Huber on
-/// the return head, in units of `RETURN_SCALE_BPS`.
-fn loss<B: Backend>(
-    out: &SignalOutput<B>,
-    y: Tensor<B, 1>,
-    r: Tensor<B, 1>,
-    w_pos: f64,
-    w_neg: f64,
-    return_weight: f64,
-) -> Tensor<B, 1> {
-    let weights = y.clone().mul_scalar(w_pos - w_neg).add_scalar(w_neg);
-    let nll = (y.clone() * log_sigmoid(out.logit.clone())
-        + y.neg().add_scalar(1.0) * log_sigmoid(out.logit.clone().neg()))
-    .neg();
-    let bce = (nll * weights).mean();
-    let pred = out.expected_return_bps.clone().div_scalar(RETURN_SCALE_BPS);
-    let huber = HuberLossConfig::new(1.0)
-        .init()
-        .forward(pred, r, Reduction::Mean);
-    bce + huber.mul_scalar(return_weight)
+fn prediction(ds: &Dataset, s: &Sample, p: f64, r: f64, fold: usize) -> Prediction {
+    Prediction {
+        symbol: ds.series[s.series].symbol.to_string(),
+        bar_close_time_ms: s.close_time_ms,
+        label: u8::from(s.profitable),
+        p_profitable: p,
+        expected_return_bps: r,
+        realized_return_bps: s.return_bps,
+        fold,
+    }
+}
+
+/// Every metric of (p, predicted return) against the samples' labels and realised returns.
+fn evaluate_on(ds: &Dataset, idx: &[usize], p: &[f64], r: &[f64]) -> Evaluation {
+    let labels: Vec<bool> = idx.iter().map(|&i| ds.samples[i].profitable).collect();
+    let actual: Vec<f64> = idx.iter().map(|&i| ds.samples[i].return_bps).collect();
+    metrics::evaluate(p, &labels, THRESHOLD, Some((r, &actual)))
+}
+
+/// The three baselines, fitted on `train` (the model's own training rows), scored on `test`.
+fn fit_baselines(
+    ds: &Dataset,
+    train: &[usize],
+    test: &[usize],
+    horizon: usize,
+) -> Result<Baselines, TrainError> {
+    let col = |idx: &[usize], f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
+        idx.iter().map(|&i| f(&ds.samples[i])).collect()
+    };
+    let y: Vec<bool> = train.iter().map(|&i| ds.samples[i].profitable).collect();
+    let ret = col(train, &|s| s.return_bps);
+    let last_rows = |idx: &[usize]| -> Vec<f64> {
+        let rows = idx.iter().flat_map(|&i| ds.last_row(&ds.samples[i]));
+        rows.map(|&v| f64::from(v)).collect()
+    };
+    let momentum = |idx: &[usize]| col(idx, &|s| ds.trailing_return_bps(s, horizon));
+    let err = |e: super::linear::FitError| TrainError::Baseline(e.to_string());
+    let (mp, mr) = baselines::majority(&y, &ret, test.len());
+    let (lp, lr) =
+        baselines::logistic(&last_rows(train), &y, &ret, &last_rows(test), ds.n_features)
+            .map_err(err)?;
+    let (tp, tr) = baselines::momentum(&momentum(train), &y, &ret, &momentum(test)).map_err(err)?;
+    Ok(Baselines {
+        majority: evaluate_on(ds, test, &mp, &mr),
+        logistic: evaluate_on(ds, test, &lp, &lr),
+        momentum: evaluate_on(ds, test, &tp, &tr),
+    })
+}
+
+/// (p_profitable, expected_return_bps) for samples `idx`, in batches of 256.
+fn predict(
+    net: &SignalNet<InferBackend>,
+    ds: &Dataset,
+    idx: &[usize],
+    dev: &Device,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut p, mut r) = (Vec::with_capacity(idx.len()), Vec::with_capacity(idx.len()));
+    for chunk in idx.chunks(256) {
+        let mut x = Vec::with_capacity(chunk.len() * ds.seq_len * ds.n_features);
+        for &i in chunk {
+            x.extend_from_slice(ds.window(&ds.samples[i]));
+        }
+        let (pc, rc) = net.predict(x, chunk.len(), ds.seq_len, ds.n_features, dev);
+        p.extend(pc.iter().map(|&v| f64::from(v)));
+        r.extend(rc.iter().map(|&v| f64::from(v)));
+    }
+    (p, r)
 }
 
 /// A manifest for a freshly trained model; `save_bundle` fills in the weights' hash and version.
@@ -210,7 +303,6 @@ fn new_manifest(
     cfg: &Config,
     spec: &FeatureSpec,
     net: SignalNetConfig,
-    threshold: f64,
     training: TrainingInfo,
     metrics: MetricsReport,
 ) -> Manifest {
@@ -225,7 +317,7 @@ fn new_manifest(
         bar_interval_secs: cfg.features.bar_interval_secs,
         net,
         labels: cfg.labels.clone(),
-        threshold,
+        threshold: THRESHOLD,
         training,
         metrics,
         weights_sha256: String::new(),
@@ -233,17 +325,23 @@ fn new_manifest(
 }
 
 fn check_sizes(
-    samples: &[Sample],
+    ds: &Dataset,
     parts: &[&Vec<usize>; 3],
     batch: usize,
+    fold: usize,
 ) -> Result<(), TrainError> {
     let both = |v: &Vec<usize>| {
-        let pos = v.iter().filter(|&&i| samples[i].profitable).count();
+        let pos = v.iter().filter(|&&i| ds.samples[i].profitable).count();
         pos > 0 && pos < v.len()
     };
     if parts[0].len() < batch || !parts.iter().all(|v| both(v)) {
         return Err(TrainError::NotEnoughData {
-            samples: samples.len(),
+            fold: if fold == 0 {
+                String::new()
+            } else {
+                format!(" in fold {fold}")
+            },
+            samples: ds.samples.len(),
             train: parts[0].len(),
             val: parts[1].len(),
             test: parts[2].len(),
@@ -252,101 +350,25 @@ fn check_sizes(
     Ok(())
 }
 
-/// sklearn "balanced": n / (2 · n_class).
-fn class_weights(samples: &[Sample], idx: &[usize]) -> (f64, f64) {
-    let n = idx.len() as f64;
-    let pos = idx.iter().filter(|&&i| samples[i].profitable).count() as f64;
-    (n / (2.0 * pos.max(1.0)), n / (2.0 * (n - pos).max(1.0)))
-}
-
-fn batch_tensors<B: Backend>(
-    ds: &Dataset,
-    idx: &[usize],
-    dev: &B::Device,
-) -> (Tensor<B, 3>, Tensor<B, 1>, Tensor<B, 1>) {
-    let (t, f, n) = (ds.seq_len, ds.n_features, idx.len());
-    let mut x = Vec::with_capacity(n * t * f);
-    let mut y = Vec::with_capacity(n);
-    let mut r = Vec::with_capacity(n);
-    for &i in idx {
-        let s = &ds.samples[i];
-        x.extend_from_slice(ds.window(s));
-        y.push(if s.profitable { 1.0f32 } else { 0.0 });
-        r.push((s.return_bps / RETURN_SCALE_BPS) as f32);
-    }
-    (
-        Tensor::from_data(TensorData::new(x, [n, t, f]), dev),
-        Tensor::from_data(TensorData::new(y, [n]), dev),
-        Tensor::from_data(TensorData::new(r, [n]), dev),
-    )
-}
-
-/// (p_profitable, expected_return_bps) for samples `idx`, in batches.
-fn predict(
-    net: &SignalNet<InferBackend>,
-    ds: &Dataset,
-    idx: &[usize],
-    batch: usize,
-    dev: &Device,
-) -> (Vec<f64>, Vec<f64>) {
-    let (mut p, mut r) = (Vec::with_capacity(idx.len()), Vec::with_capacity(idx.len()));
-    for chunk in idx.chunks(batch) {
-        let mut x = Vec::with_capacity(chunk.len() * ds.seq_len * ds.n_features);
-        for &i in chunk {
-            x.extend_from_slice(ds.window(&ds.samples[i]));
-        }
-        let (pc, rc) = net.predict(x, chunk.len(), ds.seq_len, ds.n_features, dev);
-        p.extend(pc.iter().map(|&v| f64::from(v)));
-        r.extend(rc.iter().map(|&v| f64::from(v)));
-    }
-    (p, r)
-}
-
-fn evaluate(
-    net: &SignalNet<InferBackend>,
-    ds: &Dataset,
-    test: &[usize],
-    train: &[usize],
-    threshold: f64,
-    dev: &Device,
-) -> MetricsReport {
-    let labels: Vec<bool> = test.iter().map(|&i| ds.samples[i].profitable).collect();
-    let actual: Vec<f64> = test.iter().map(|&i| ds.samples[i].return_bps).collect();
-    let (p, r) = predict(net, ds, test, 256, dev);
-    let model: Scores = metrics::score(&p, &labels, threshold, Some((&r, &actual)));
-    let train_pos = split_info(&ds.samples, train).positive_rate;
-    let majority = vec![train_pos; test.len()];
-    let baseline_threshold = if train_pos >= 0.5 { 0.0 } else { 1.1 };
-    let train_mean_bps =
-        train.iter().map(|&i| ds.samples[i].return_bps).sum::<f64>() / train.len().max(1) as f64;
-    let constant = vec![train_mean_bps; test.len()];
-    let baseline = metrics::score(
-        &majority,
-        &labels,
-        baseline_threshold,
-        Some((&constant, &actual)),
-    );
-    MetricsReport {
-        split: "test".into(),
-        threshold,
-        model,
-        baseline_majority: baseline,
+fn label_summary(samples: &[Sample]) -> LabelSummary {
+    let n = samples.len();
+    let count = |e: Exit| samples.iter().filter(|s| s.exit == e).count();
+    LabelSummary {
+        samples: n,
+        positive_rate: samples.iter().filter(|s| s.profitable).count() as f64 / n.max(1) as f64,
+        mean_return_bps: samples.iter().map(|s| s.return_bps).sum::<f64>() / n.max(1) as f64,
+        exit_horizon: count(Exit::Horizon),
+        exit_take_profit: count(Exit::TakeProfit),
+        exit_stop_loss: count(Exit::StopLoss),
     }
 }
 
 fn split_info(samples: &[Sample], idx: &[usize]) -> SplitInfo {
     let pos = idx.iter().filter(|&&i| samples[i].profitable).count();
+    let times = || idx.iter().map(|&i| samples[i].close_time_ms);
     SplitInfo {
-        from_ms: idx
-            .iter()
-            .map(|&i| samples[i].close_time_ms)
-            .min()
-            .unwrap_or(0),
-        to_ms: idx
-            .iter()
-            .map(|&i| samples[i].close_time_ms)
-            .max()
-            .unwrap_or(0),
+        from_ms: times().min().unwrap_or(0),
+        to_ms: times().max().unwrap_or(0),
         samples: idx.len(),
         positive_rate: pos as f64 / idx.len().max(1) as f64,
     }

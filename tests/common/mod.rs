@@ -5,7 +5,7 @@ use signal_engine::config::Config;
 use signal_engine::event::MarketEvent;
 use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};
 use signal_engine::registry::save_bundle;
-use signal_engine::trainer::train;
+use signal_engine::trainer::{Quiet, train};
 use std::path::{Path, PathBuf};
 
 pub fn fixture(rel: &str) -> PathBuf {
@@ -29,6 +29,7 @@ pub fn tiny_config() -> Config {
     c.train.n_heads = 2;
     c.train.d_hidden = 8;
     c.train.epochs = 2;
+    c.train.warmup_epochs = 1;
     c.train.batch_size = 64;
     c.train.sample_stride = 25;
     c.inference.max_batch = 16;
@@ -39,13 +40,14 @@ pub fn tiny_config() -> Config {
 pub fn train_tiny_bundle(cfg: &Config, dir: &Path) -> signal_engine::registry::Manifest {
     let data = vec![fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")];
     let events = read_events(&data);
-    let mut out = train::train(cfg, events, vec!["LINKUSDT".into()], |_| {}).unwrap();
+    let mut out = train::train(cfg, events, Vec::new(), &mut Quiet).unwrap();
     save_bundle(
         dir,
         &mut out.manifest,
         &out.scaler,
         Some(&out.streaming),
         &out.net,
+        |_| Vec::new(),
     )
     .unwrap();
     out.manifest

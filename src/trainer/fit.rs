@@ -1,0 +1,420 @@
+//! The epoch loop: one model trained on one split's training windows, chosen on its validation
+//! windows.
+//!
+//! In: a scaled [`Dataset`], training and validation sample indices, the `[train]` config. Out: the
+//! best validation-AUC epoch's inference model and one [`EpochLog`] per epoch. The loss is
+//! class-weighted BCE (sklearn "balanced") plus a Huber or MSE loss on the return head; Adam with
+//! gradient-norm clipping 1.0; the learning rate follows burn's linear scheduler for the warm-up and
+//! its cosine-annealing scheduler after it, times a ReduceLROnPlateau factor; early stopping on
+//! validation AUC.
+
+use super::dataset::{Dataset, Sample};
+use super::metrics;
+use crate::config::{LrSchedule, ReturnLoss, TrainConfig};
+use crate::model::backend::{Device, InferBackend, TrainBackend};
+use crate::model::net::RETURN_SCALE_BPS;
+use crate::model::{SignalNet, SignalNetConfig, SignalOutput};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::lr_scheduler::LrScheduler;
+use burn::lr_scheduler::cosine::{CosineAnnealingLrScheduler, CosineAnnealingLrSchedulerConfig};
+use burn::lr_scheduler::linear::{LinearLrScheduler, LinearLrSchedulerConfig};
+use burn::module::AutodiffModule;
+use burn::nn::loss::{HuberLossConfig, MseLoss, Reduction};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, sigmoid};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+/// What one epoch did (one row of `epochs.csv`).
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochLog {
+    pub fold: usize,
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub val_auc: f64,
+    /// At the 0.5 threshold.
+    pub val_precision: f64,
+    pub val_recall: f64,
+    /// The learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    pub seconds: f64,
+    /// This epoch's weights are the best so far (the checkpoint kept).
+    pub best: bool,
+}
+
+/// Hooks for progress display; every method defaults to nothing.
+pub trait TrainObserver: Send {
+    fn epoch_start(&mut self, _fold: usize, _epoch: usize, _batches: usize) {}
+    fn batch_done(&mut self, _loss: f64) {}
+    fn epoch_end(&mut self, _log: &EpochLog) {}
+}
+
+/// An observer that shows nothing.
+pub struct Quiet;
+impl TrainObserver for Quiet {}
+
+/// A trained model and how it got there.
+pub struct Fitted {
+    pub net: SignalNet<InferBackend>,
+    pub best_epoch: usize,
+    pub epochs: Vec<EpochLog>,
+    pub stopped_early: bool,
+}
+
+/// Class weights and the mix of the two heads' losses.
+#[derive(Clone, Copy, Debug)]
+pub struct LossWeights {
+    pub positive: f64,
+    pub negative: f64,
+    pub classification: f64,
+    pub ret: f64,
+    pub kind: ReturnLoss,
+}
+
+impl LossWeights {
+    /// sklearn "balanced" class weights, n / (2 · n_class), from the training samples.
+    pub fn balanced(samples: &[Sample], idx: &[usize], tc: &TrainConfig) -> Self {
+        let n = idx.len() as f64;
+        let pos = idx.iter().filter(|&&i| samples[i].profitable).count() as f64;
+        Self {
+            positive: n / (2.0 * pos.max(1.0)),
+            negative: n / (2.0 * (n - pos).max(1.0)),
+            classification: tc.classification_loss_weight,
+            ret: tc.return_loss_weight,
+            kind: tc.return_loss,
+        }
+    }
+}
+
+/// Trains one model; `fold` only labels the logs.
+pub fn fit(
+    net_cfg: &SignalNetConfig,
+    tc: &TrainConfig,
+    ds: &Dataset,
+    (train_idx, val_idx): (&[usize], &[usize]),
+    fold: usize,
+    dev: &Device,
+    observer: &mut dyn TrainObserver,
+) -> Result<Fitted, String> {
+    <TrainBackend as Backend>::seed(dev, tc.seed);
+    let mut model: SignalNet<TrainBackend> = net_cfg.init(dev);
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init();
+    let weights = LossWeights::balanced(&ds.samples, train_idx, tc);
+    let batches = train_idx.len().div_ceil(tc.batch_size).max(1);
+    let mut lr = LrPlan::new(tc, batches)?;
+    let mut rng = StdRng::seed_from_u64(tc.seed);
+    let mut order = train_idx.to_vec();
+    let mut stop = Patience::new(tc);
+    let mut best: Option<(f64, usize, SignalNet<InferBackend>)> = None;
+    let mut epochs = Vec::new();
+    for epoch in 1..=tc.epochs {
+        let started = std::time::Instant::now();
+        observer.epoch_start(fold, epoch, batches);
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut rate) = (0.0, tc.learning_rate);
+        for chunk in order.chunks(tc.batch_size) {
+            let (x, y, r) = batch_tensors::<TrainBackend>(ds, chunk, dev);
+            let loss = loss(&model.forward(x), y, r, &weights);
+            let value = loss.clone().into_scalar().elem::<f64>();
+            loss_sum += value;
+            rate = lr.next() * stop.lr_factor;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(rate, model, grads);
+            observer.batch_done(value);
+        }
+        let valid = model.valid();
+        let v = validate(&valid, ds, val_idx, &weights, dev);
+        let improved = best.as_ref().is_none_or(|(auc, ..)| v.auc > *auc);
+        let log = EpochLog {
+            fold,
+            epoch,
+            train_loss: loss_sum / batches as f64,
+            val_loss: v.loss,
+            val_auc: v.auc,
+            val_precision: v.precision,
+            val_recall: v.recall,
+            learning_rate: rate,
+            seconds: started.elapsed().as_secs_f64(),
+            best: improved,
+        };
+        observer.epoch_end(&log);
+        epochs.push(log);
+        if improved {
+            best = Some((v.auc, epoch, valid));
+        }
+        if stop.after_epoch(improved) {
+            break;
+        }
+    }
+    let stopped_early = epochs.len() < tc.epochs;
+    let (_, best_epoch, net) = best.ok_or("train.epochs must be > 0")?;
+    Ok(Fitted {
+        net,
+        best_epoch,
+        epochs,
+        stopped_early,
+    })
+}
+
+/// Warm-up (burn's linear scheduler from lr / steps to lr) then cosine annealing (burn's cosine
+/// scheduler from lr to `min_learning_rate` over the remaining epochs), one step per batch.
+struct LrPlan {
+    warmup: Option<(LinearLrScheduler, usize)>,
+    cosine: Option<CosineAnnealingLrScheduler>,
+    constant: f64,
+}
+
+impl LrPlan {
+    fn new(tc: &TrainConfig, batches_per_epoch: usize) -> Result<Self, String> {
+        let lr = tc.learning_rate;
+        if tc.lr_schedule == LrSchedule::Constant {
+            return Ok(Self {
+                warmup: None,
+                cosine: None,
+                constant: lr,
+            });
+        }
+        let warm = tc.warmup_epochs * batches_per_epoch;
+        let rest = (tc.epochs.saturating_sub(tc.warmup_epochs) * batches_per_epoch).max(1);
+        let warmup = match warm {
+            0 => None,
+            n => Some((
+                LinearLrSchedulerConfig::new(lr / n as f64, lr, n).init()?,
+                n,
+            )),
+        };
+        let min = tc.min_learning_rate.min(lr);
+        // The cosine's last step is its `num_iters`-th after the first: land on the floor exactly.
+        let cosine = CosineAnnealingLrSchedulerConfig::new(lr, (rest - 1).max(1))
+            .with_min_lr(min)
+            .init()?;
+        Ok(Self {
+            warmup,
+            cosine: Some(cosine),
+            constant: lr,
+        })
+    }
+
+    fn next(&mut self) -> f64 {
+        if let Some((sched, left)) = &mut self.warmup {
+            let lr = sched.step();
+            *left -= 1;
+            if *left == 0 {
+                self.warmup = None;
+            }
+            return lr;
+        }
+        match &mut self.cosine {
+            Some(c) => c.step(),
+            None => self.constant,
+        }
+    }
+}
+
+/// Early stopping and ReduceLROnPlateau, both counting epochs without a better validation AUC.
+struct Patience {
+    early: usize,
+    plateau: usize,
+    factor: f64,
+    since_best: usize,
+    since_cut: usize,
+    lr_factor: f64,
+}
+
+impl Patience {
+    fn new(tc: &TrainConfig) -> Self {
+        Self {
+            early: tc.early_stopping_patience,
+            plateau: tc.plateau_patience,
+            factor: tc.plateau_factor,
+            since_best: 0,
+            since_cut: 0,
+            lr_factor: 1.0,
+        }
+    }
+
+    /// Records an epoch; true when training should stop.
+    fn after_epoch(&mut self, improved: bool) -> bool {
+        if improved {
+            self.since_best = 0;
+            self.since_cut = 0;
+            return false;
+        }
+        self.since_best += 1;
+        self.since_cut += 1;
+        if self.plateau > 0 && self.since_cut >= self.plateau {
+            self.lr_factor *= self.factor;
+            self.since_cut = 0;
+        }
+        self.early > 0 && self.since_best >= self.early
+    }
+}
+
+/// Class-weighted BCE on the logit (numerically stable through log-sigmoid) + the return head's
+/// Huber (δ = 1) or squared error, in units of `RETURN_SCALE_BPS`; the mean over the batch.
+pub fn loss<B: Backend>(
+    out: &SignalOutput<B>,
+    y: Tensor<B, 1>,
+    r: Tensor<B, 1>,
+    w: &LossWeights,
+) -> Tensor<B, 1> {
+    let weights = y
+        .clone()
+        .mul_scalar(w.positive - w.negative)
+        .add_scalar(w.negative);
+    let nll = (y.clone() * log_sigmoid(out.logit.clone())
+        + y.neg().add_scalar(1.0) * log_sigmoid(out.logit.clone().neg()))
+    .neg();
+    let bce = (nll * weights).mean();
+    let pred = out.expected_return_bps.clone().div_scalar(RETURN_SCALE_BPS);
+    let reg = match w.kind {
+        ReturnLoss::Huber => HuberLossConfig::new(1.0)
+            .init()
+            .forward(pred, r, Reduction::Mean),
+        ReturnLoss::Mse => MseLoss::new().forward(pred, r, Reduction::Mean),
+    };
+    bce.mul_scalar(w.classification) + reg.mul_scalar(w.ret)
+}
+
+/// Validation loss, AUC, precision and recall (at 0.5) of the current weights.
+struct Validation {
+    loss: f64,
+    auc: f64,
+    precision: f64,
+    recall: f64,
+}
+
+fn validate(
+    net: &SignalNet<InferBackend>,
+    ds: &Dataset,
+    idx: &[usize],
+    w: &LossWeights,
+    dev: &Device,
+) -> Validation {
+    let (mut p, mut loss_sum) = (Vec::with_capacity(idx.len()), 0.0);
+    for chunk in idx.chunks(256) {
+        let (x, y, r) = batch_tensors::<InferBackend>(ds, chunk, dev);
+        let out = net.forward(x);
+        loss_sum += loss(&out, y, r, w).into_scalar().elem::<f64>() * chunk.len() as f64;
+        let probs = sigmoid(out.logit).into_data().convert::<f64>();
+        p.extend(probs.to_vec::<f64>().unwrap_or_default());
+    }
+    let labels: Vec<bool> = idx.iter().map(|&i| ds.samples[i].profitable).collect();
+    let e = metrics::evaluate(&p, &labels, 0.5, None);
+    Validation {
+        loss: loss_sum / idx.len().max(1) as f64,
+        auc: e.roc_auc,
+        precision: e.precision,
+        recall: e.recall,
+    }
+}
+
+/// `[n, T, F]` windows, `[n]` labels and `[n]` returns (in units of `RETURN_SCALE_BPS`).
+fn batch_tensors<B: Backend>(
+    ds: &Dataset,
+    idx: &[usize],
+    dev: &B::Device,
+) -> (Tensor<B, 3>, Tensor<B, 1>, Tensor<B, 1>) {
+    let (t, f, n) = (ds.seq_len, ds.n_features, idx.len());
+    let mut x = Vec::with_capacity(n * t * f);
+    let mut y = Vec::with_capacity(n);
+    let mut r = Vec::with_capacity(n);
+    for &i in idx {
+        let s = &ds.samples[i];
+        x.extend_from_slice(ds.window(s));
+        y.push(if s.profitable { 1.0f32 } else { 0.0 });
+        r.push((s.return_bps / RETURN_SCALE_BPS) as f32);
+    }
+    (
+        Tensor::from_data(TensorData::new(x, [n, t, f]), dev),
+        Tensor::from_data(TensorData::new(y, [n]), dev),
+        Tensor::from_data(TensorData::new(r, [n]), dev),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tc() -> TrainConfig {
+        TrainConfig {
+            epochs: 10,
+            warmup_epochs: 2,
+            learning_rate: 1e-3,
+            min_learning_rate: 1e-5,
+            ..TrainConfig::default()
+        }
+    }
+
+    #[test]
+    fn warmup_rises_linearly_then_cosine_decays_to_the_floor() {
+        let mut plan = LrPlan::new(&tc(), 5).unwrap();
+        let lrs: Vec<f64> = (0..50).map(|_| plan.next()).collect();
+        // 10 warm-up steps from lr/10 to lr, then 40 cosine steps from lr down to min_lr.
+        assert!((lrs[0] - 1e-4).abs() < 1e-12, "{}", lrs[0]);
+        assert!(lrs[..11].windows(2).all(|w| w[1] > w[0]));
+        assert!((lrs[10] - 1e-3).abs() < 1e-12);
+        assert!(lrs[10..].windows(2).all(|w| w[1] < w[0]));
+        assert!((lrs[49] - 1e-5).abs() < 1e-12, "{}", lrs[49]);
+    }
+
+    #[test]
+    fn constant_schedule_stays_put() {
+        let cfg = TrainConfig {
+            lr_schedule: LrSchedule::Constant,
+            ..tc()
+        };
+        let mut plan = LrPlan::new(&cfg, 5).unwrap();
+        assert!((0..20).all(|_| plan.next() == 1e-3));
+    }
+
+    #[test]
+    fn plateau_cuts_the_rate_and_patience_stops() {
+        let cfg = TrainConfig {
+            plateau_patience: 2,
+            plateau_factor: 0.5,
+            early_stopping_patience: 5,
+            ..tc()
+        };
+        let mut p = Patience::new(&cfg);
+        assert!(!p.after_epoch(true));
+        assert!(!p.after_epoch(false));
+        assert!(!p.after_epoch(false));
+        assert_eq!(p.lr_factor, 0.5);
+        assert!(!p.after_epoch(false) && !p.after_epoch(false));
+        assert_eq!(p.lr_factor, 0.25);
+        assert!(
+            p.after_epoch(false),
+            "5 epochs without improvement stop training"
+        );
+        let mut off = Patience::new(&TrainConfig {
+            early_stopping_patience: 0,
+            plateau_patience: 0,
+            ..tc()
+        });
+        assert!((0..100).all(|_| !off.after_epoch(false)));
+        assert_eq!(off.lr_factor, 1.0);
+    }
+
+    #[test]
+    fn balanced_weights_follow_sklearn() {
+        // sklearn compute_class_weight("balanced", classes=[0, 1], y=[1, 0, 0, 0]) = [2/3, 2].
+        let s = |p: bool| Sample {
+            series: 0,
+            bar: 0,
+            close_time_ms: 0,
+            profitable: p,
+            return_bps: 0.0,
+            exit: crate::trainer::labels::Exit::Horizon,
+        };
+        let samples = [s(true), s(false), s(false), s(false)];
+        let w = LossWeights::balanced(&samples, &[0, 1, 2, 3], &tc());
+        assert!((w.positive - 2.0).abs() < 1e-12 && (w.negative - 2.0 / 3.0).abs() < 1e-12);
+    }
+}
