@@ -19,15 +19,15 @@
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::nn::attention::{MhaInput, MultiHeadAttentionConfig};
-use burn::nn::loss::{HuberLossConfig, Reduction};
 use burn::nn::{BiLstm, BiLstmConfig, GateController, Lstm};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::activation::{log_sigmoid, sigmoid, tanh};
+use burn::tensor::activation::{sigmoid, tanh};
+use signal_engine::config::ReturnLoss;
 use signal_engine::model::backend::{TrainBackend, device};
-use signal_engine::model::net::RETURN_SCALE_BPS;
-use signal_engine::model::{SignalNetConfig, SignalOutput, on_large_stack};
+use signal_engine::model::{SignalNetConfig, on_large_stack};
+use signal_engine::trainer::fit::{LossWeights, loss};
 use std::time::Instant;
 
 type B = TrainBackend;
@@ -73,27 +73,6 @@ fn threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// The training loss, copied from `trainer::train::loss` (private there): class-weighted BCE on
-/// the logit through log-sigmoid + weighted Huber on the return head in units of 100 bps.
-fn loss(
-    out: &SignalOutput<B>,
-    y: Tensor<B, 1>,
-    r: Tensor<B, 1>,
-    w_pos: f64,
-    w_neg: f64,
-) -> Tensor<B, 1> {
-    let weights = y.clone().mul_scalar(w_pos - w_neg).add_scalar(w_neg);
-    let nll = (y.clone() * log_sigmoid(out.logit.clone())
-        + y.neg().add_scalar(1.0) * log_sigmoid(out.logit.clone().neg()))
-    .neg();
-    let bce = (nll * weights).mean();
-    let pred = out.expected_return_bps.clone().div_scalar(RETURN_SCALE_BPS);
-    let huber = HuberLossConfig::new(1.0)
-        .init()
-        .forward(pred, r, Reduction::Mean);
-    bce + huber.mul_scalar(RETURN_LOSS_WEIGHT)
-}
-
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -118,20 +97,21 @@ fn bench_train(s: &Settings) {
     // sklearn "balanced" weights of this batch, as train.rs computes them over the train split.
     let pos = y.clone().sum().into_scalar().elem::<f64>();
     let n = s.batch as f64;
-    let (w_pos, w_neg) = (n / (2.0 * pos.max(1.0)), n / (2.0 * (n - pos).max(1.0)));
+    // The trainer's own loss: sklearn "balanced" class weights, Huber on the return head.
+    let weights = LossWeights {
+        positive: n / (2.0 * pos.max(1.0)),
+        negative: n / (2.0 * (n - pos).max(1.0)),
+        classification: 1.0,
+        ret: RETURN_LOSS_WEIGHT,
+        kind: ReturnLoss::Huber,
+    };
 
     // Per timed step: (total, forward, backward, optimiser) in ms.
     let mut times: Vec<[f64; 4]> = Vec::with_capacity(s.steps);
     // Step 0 is the warm-up (allocator, rayon pool, gemm packing buffers): not timed.
     for step in 0..=s.steps {
         let t0 = Instant::now();
-        let l = loss(
-            &model.forward(x.clone()),
-            y.clone(),
-            r.clone(),
-            w_pos,
-            w_neg,
-        );
+        let l = loss(&model.forward(x.clone()), y.clone(), r.clone(), &weights);
         // Reading the loss is what train.rs does each step; flex is eager, so it costs nothing.
         let lv = l.clone().into_scalar().elem::<f64>();
         assert!(lv.is_finite(), "loss {lv}");

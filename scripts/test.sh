@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/oracle.sh
-cargo test --locked --bench pipeline --bench features   # each benchmark runs once, as a smoke test
+cargo test --locked --bench pipeline --bench features --bench training   # each benchmark once, as a smoke test
 cargo test --locked --doc
 cargo test --locked --lib --bins --tests

@@ -8,6 +8,8 @@
 //! its cosine-annealing scheduler after it, times a ReduceLROnPlateau factor; early stopping on
 //! validation AUC.
 
+#![allow(clippy::disallowed_methods)] // epoch seconds are a wall-clock fact, logged, never used
+
 use super::dataset::{Dataset, Sample};
 use super::metrics;
 use crate::config::{LrSchedule, ReturnLoss, TrainConfig};

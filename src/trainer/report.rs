@@ -157,7 +157,8 @@ pub fn metrics_table(model: &Evaluation, b: &crate::registry::manifest::Baseline
     let mut s = String::from(
         "| metric | model | majority | logistic (last step) | momentum |\n|---|---|---|---|---|\n",
     );
-    let rows: [(&str, fn(&Evaluation) -> Option<f64>); 10] = [
+    type Getter = fn(&Evaluation) -> Option<f64>;
+    let rows: [(&str, Getter); 10] = [
         ("ROC AUC", |e| Some(e.roc_auc)),
         ("PR AUC (average precision)", |e| Some(e.pr_auc)),
         ("accuracy", |e| Some(e.accuracy)),

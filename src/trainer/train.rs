@@ -3,6 +3,8 @@
 //! and three baselines scored on the same test rows → a bundle's manifest, predictions and epoch
 //! log.
 
+#![allow(clippy::disallowed_methods)] // the bundle's creation time is a wall-clock fact
+
 use super::baselines;
 use super::dataset::{Dataset, Sample};
 use super::fit::{EpochLog, Fitted, TrainObserver, fit};
