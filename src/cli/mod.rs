@@ -22,6 +22,9 @@ pub struct Cli {
     /// Config file (default: the embedded config/default.toml).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
+    /// Override one config key, `section.key=VALUE` (repeatable), e.g. `--set train.epochs=6`.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -40,7 +43,7 @@ pub enum Command {
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let (config, name) = crate::config::Config::load(cli.config.as_deref())?;
+    let (config, name) = crate::config::Config::load_with(cli.config.as_deref(), &cli.sets)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => replay::run_configured(config, name),
         Command::Replay(a) => replay::run(config, name, a),

@@ -135,6 +135,7 @@ pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
 fn print_summary(m: &Manifest, out: &std::path::Path) {
     let t = &m.training;
     println!("model {} written to {}", m.version, out.display());
+    println!("  {}", report::label_balance(&t.label_summary));
     println!(
         "  windows train/validation/test: {}/{}/{} (positive rate {:.3}/{:.3}/{:.3}), purge {} bars, best epoch {} of {}",
         t.train.samples,

@@ -8,6 +8,7 @@ mod model;
 
 pub use model::*;
 
+use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
 
@@ -55,21 +56,76 @@ impl Config {
 
     /// Loads `path`, or the embedded default when `path` is `None`.
     pub fn load(path: Option<&Path>) -> Result<(Self, String), ConfigError> {
-        match path {
-            None => {
-                let name = format!("{DEFAULT_CONFIG_PATH} (embedded)");
-                Self::from_toml(EMBEDDED_DEFAULT, &name).map(|c| (c, name))
-            }
+        Self::load_with(path, &[])
+    }
+
+    /// Loads `path` (or the embedded default), then applies `sets`, each `section.key=VALUE`
+    /// (`--set` on the command line): VALUE is read as a TOML value (`6`, `0.5`, `true`,
+    /// `["a", "b"]`), or taken as a string when it is not one (`labels.kind=triple_barrier`).
+    pub fn load_with(path: Option<&Path>, sets: &[String]) -> Result<(Self, String), ConfigError> {
+        let (text, mut name) = match path {
+            None => (
+                EMBEDDED_DEFAULT.to_string(),
+                format!("{DEFAULT_CONFIG_PATH} (embedded)"),
+            ),
             Some(p) => {
                 let name = p.display().to_string();
                 let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
                     file: name.clone(),
                     problems: vec![format!("cannot read: {e}")],
                 })?;
-                Self::from_toml(&text, &name).map(|c| (c, name))
+                (text, name)
             }
+        };
+        if sets.is_empty() {
+            return Self::from_toml(&text, &name).map(|c| (c, name));
+        }
+        name = format!("{name} with --set {}", sets.join(" --set "));
+        let fail = |problems: Vec<String>| ConfigError {
+            file: name.clone(),
+            problems,
+        };
+        let mut table: toml::Table = toml::from_str(&text)
+            .map_err(|e| fail(vec![e.message().to_string() + &span_hint(&text, e.span())]))?;
+        for set in sets {
+            apply_set(&mut table, set).map_err(|p| fail(vec![p]))?;
+        }
+        let cfg = Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| fail(vec![e.message().to_string()]))?;
+        let problems = cfg.validate();
+        if problems.is_empty() {
+            Ok((cfg, name))
+        } else {
+            Err(fail(problems))
         }
     }
+}
+
+/// One `--set section.key=VALUE` into the parsed config.
+fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), String> {
+    let (key, raw) = set
+        .split_once('=')
+        .ok_or_else(|| format!("--set {set}: expected KEY=VALUE, e.g. train.epochs=6"))?;
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"));
+    let value = parsed.unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    let (last, path) = parts
+        .split_last()
+        .filter(|(l, _)| !l.is_empty())
+        .ok_or_else(|| format!("--set {set}: empty key"))?;
+    let mut cur = table;
+    for p in path {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("--set {set}: {p} is not a section"))?;
+    }
+    cur.insert(last.to_string(), value);
+    Ok(())
 }
 
 fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -112,5 +168,32 @@ mod tests {
         for key in ["inference.max_batch", "features.seq_len", "features.names"] {
             assert!(s.contains(key), "{key} missing in {s}");
         }
+    }
+
+    #[test]
+    fn set_overrides_keys_and_errors_name_them() {
+        let sets = [
+            "train.epochs=6".to_string(),
+            "labels.kind=triple_barrier".to_string(),
+            "train.learning_rate=0.0005".to_string(),
+        ];
+        let (cfg, name) = Config::load_with(None, &sets).unwrap();
+        assert_eq!(cfg.train.epochs, 6);
+        assert_eq!(cfg.labels.kind, LabelKind::TripleBarrier);
+        assert_eq!(cfg.train.learning_rate, 0.0005);
+        assert!(name.contains("--set train.epochs=6"), "{name}");
+        // Everything else is still the file's.
+        assert_eq!(
+            cfg.features.names,
+            Config::load(None).unwrap().0.features.names
+        );
+        let err = Config::load_with(None, &["train.epochz=6".into()]).unwrap_err();
+        assert!(err.to_string().contains("epochz"), "{err}");
+        let err = Config::load_with(None, &["train.epochs=0".into()]).unwrap_err();
+        assert!(err.to_string().contains("train.epochs"), "{err}");
+        let err = Config::load_with(None, &["train.epochs".into()]).unwrap_err();
+        assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+        let err = Config::load_with(None, &["replay.data.x=1".into()]).unwrap_err();
+        assert!(err.to_string().contains("not a section"), "{err}");
     }
 }

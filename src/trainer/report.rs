@@ -83,7 +83,7 @@ pub fn report_md(m: &Manifest) -> String {
     s += &split_line("test", &t.test);
     let _ = writeln!(
         s,
-        "\nPurge gap: {} bars (≥ H + T) between splits. Train and validation use every {}-th bar as a window end; test uses every window. Epochs run: {}, best (kept): {}{}.",
+        "\nPurge gap: {} bars (≥ H + T) between splits. Train and validation take one window end every {} bars; test takes every window. Epochs run: {}, best (kept): {}{}.",
         t.purge_bars,
         m.training.config["train"]["sample_stride"],
         t.epochs_run,
@@ -126,19 +126,12 @@ fn data_section(m: &Manifest) -> String {
             l.take_profit_bps, l.stop_loss_bps, l.horizon_bars
         ),
     };
-    let ls = &t.label_summary;
     let _ = writeln!(
         s,
-        "Label: {kind}; profitable when the return minus {} bps of round-trip fees exceeds {} bps.\n\
-         Over all {} labelled windows: {:.1}% profitable, mean gross return {:.2} bps; exits: {} at the horizon, {} take-profit, {} stop-loss.",
+        "Label: {kind}; profitable when the return minus {} bps of round-trip fees exceeds {} bps.\n{}.",
         l.round_trip_fee_bps,
         l.min_profit_bps,
-        ls.samples,
-        100.0 * ls.positive_rate,
-        ls.mean_return_bps,
-        ls.exit_horizon,
-        ls.exit_take_profit,
-        ls.exit_stop_loss
+        label_balance(&t.label_summary)
     );
     let _ = writeln!(
         s,
@@ -149,6 +142,19 @@ fn data_section(m: &Manifest) -> String {
         m.feature_spec.join(", ")
     );
     s
+}
+
+/// The class balance and exits over all labelled windows, as one sentence.
+pub fn label_balance(ls: &crate::registry::manifest::LabelSummary) -> String {
+    format!(
+        "{} labelled windows: {:.1}% profitable after fees, mean gross return {:.2} bps; exits: {} at the horizon, {} take-profit, {} stop-loss",
+        ls.samples,
+        100.0 * ls.positive_rate,
+        ls.mean_return_bps,
+        ls.exit_horizon,
+        ls.exit_take_profit,
+        ls.exit_stop_loss
+    )
 }
 
 /// One row per metric, one column per scorer.
