@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the default recipe (config/default.toml) on the months of real data in ../shared/data:
-# 21 monthly files of Binance USDT-M 1-minute klines (ALGO, AVAX, DOT, FIL, LINK, NEAR; Feb 2023,
-# Apr-May 2023, Feb 2024, Feb 2026; about 700,000 bars), and writes the bundle with its report.md
+# 17 monthly files of Binance USDT-M 1-minute klines (ALGO, AVAX, DOT, FIL, LINK, NEAR; Feb 2023,
+# Apr-May 2023, Feb 2024, Feb 2026; 698,400 bars), and writes the bundle with its report.md
 # (test metrics beside the majority, logistic and momentum baselines).
 #
 # Usage: scripts/train_history.sh [OUT_DIR] [extra train args, e.g. --folds 4]

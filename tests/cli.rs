@@ -157,7 +157,11 @@ fn embedded_default_demo_runs_and_writes_valid_signals() {
         stdout.contains(&format!("signals {n} ")),
         "{n} lines vs {stdout}"
     );
-    assert!(n > 8000, "{n}");
+    // Every bar after each symbol's warm-up (indicator lookback + T - 1 bars) gives one signal.
+    let cfg = signal_engine::config::Config::load(None).unwrap().0;
+    let spec = signal_engine::features::FeatureSpec::new(&cfg.features.names).unwrap();
+    let lookback = signal_engine::features::FeatureComputer::new(&spec).lookback();
+    assert_eq!(n, 6 * (1440 - (lookback + cfg.features.seq_len - 1)), "{n}");
 }
 
 /// `signal-engine --config CFG replay --model DIR/bundle --data DATA --out OUT`.
@@ -242,11 +246,23 @@ fn features_export_writes_one_row_per_bar_on_sparse_and_5m_data() {
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&out).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-    assert_eq!(header.len(), 4 + 14 + 9 + 9);
+    let names = signal_engine::config::Config::load(None)
+        .unwrap()
+        .0
+        .features
+        .names;
+    let nf = names.len();
+    assert_eq!(header.len(), 4 + 14 + nf + nf);
     assert_eq!(header[4], "rsi_14");
     assert_eq!(header[17], "parkinson_20");
-    assert_eq!(header.last(), Some(&"taker_buy_ratio_scaled"));
+    let last_scaled = format!("{}_scaled", names[nf - 1]);
+    assert_eq!(header.last(), Some(&last_scaled.as_str()));
+    // The sample's last bar is warm for every feature of the bundle (300 bars > lookback + 1).
     let last: Vec<&str> = text.lines().last().unwrap().split(',').collect();
-    let scaled: Vec<f64> = last[27..].iter().map(|v| v.parse().unwrap()).collect();
+    let scaled: Vec<f64> = last[4 + 14 + nf..]
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(scaled.len(), nf);
     assert!(scaled.iter().all(|v| v.abs() <= 10.0), "{scaled:?}");
 }

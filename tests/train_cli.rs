@@ -176,8 +176,23 @@ fn walk_forward_folds_each_test_on_their_future() {
     let preds = std::fs::read_to_string(dir.join("predictions.csv")).unwrap();
     let n: usize = folds.iter().map(|f| f.test.samples).sum();
     assert_eq!(preds.lines().count(), 1 + n);
+    // The pooled metrics are those of predictions.csv as a whole.
+    let all = m.metrics.all_folds.as_ref().expect("pooled fold metrics");
+    assert_eq!(all.test_samples, n);
+    let rows: Vec<Vec<&str>> = preds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let y: Vec<bool> = rows.iter().map(|r| r[2] == "1").collect();
+    let p: Vec<f64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert!((auc_by_pairs(&p, &y) - all.model.roc_auc).abs() < 1e-9);
+    let fold_col: Vec<usize> = rows.iter().map(|r| r[6].parse().unwrap()).collect();
+    assert!(fold_col.windows(2).all(|w| w[0] <= w[1]) && fold_col[0] == 1);
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    assert!(report.contains("Walk-forward folds"));
+    assert!(
+        report.contains("Walk-forward folds") && report.contains("all walk-forward folds pooled")
+    );
 }
 
 fn hex_sha(bytes: &[u8]) -> String {

@@ -26,12 +26,17 @@ pub struct TrainArgs {
     /// `train.folds`; 0 = one chronological split).
     #[arg(long)]
     pub folds: Option<usize>,
+    /// Also append each epoch's row to this CSV as it finishes (the bundle's `epochs.csv` is
+    /// written only at the end), to follow or keep a long run.
+    #[arg(long)]
+    pub epoch_log: Option<PathBuf>,
 }
 
 /// A progress bar per epoch on stderr (hidden when stderr is not a terminal), and one log line
 /// per epoch.
 struct Progress {
     bar: Option<ProgressBar>,
+    log: Option<(PathBuf, csv::Writer<std::fs::File>)>,
 }
 
 impl TrainObserver for Progress {
@@ -67,6 +72,15 @@ impl TrainObserver for Progress {
         } else {
             format!("fold {} ", e.fold)
         };
+        if let Some((path, w)) = &mut self.log
+            && let Err(err) = w.serialize(e).and_then(|()| Ok(w.flush()?))
+        {
+            eprintln!(
+                "train: cannot write {}: {err}; epoch log off",
+                path.display()
+            );
+            self.log = None;
+        }
         eprintln!(
             "  {fold}epoch {:>3}: train loss {:.4}, val loss {:.4}, val AUC {:.4}, precision {:.3}, recall {:.3}, lr {:.2e} ({:.1} s){}",
             e.epoch,
@@ -90,6 +104,8 @@ pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
     }
     let opts = a.input.options(&config)?;
     let data = a.input.paths(&config)?;
+    // The manifest records the config as run: with the data actually read.
+    config.replay.data = data.clone();
     check_intervals(&data, config.features.bar_interval_secs)?;
     let source = ReplaySource::open(&data, &opts)?;
     let files = source
@@ -110,7 +126,14 @@ pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
     }
     let events = events?;
     eprintln!("train: {} events from {} files", events.len(), files.len());
-    let mut progress = Progress { bar: None };
+    let log = match &a.epoch_log {
+        Some(p) => {
+            let w = csv::Writer::from_path(p).with_context(|| format!("{}", p.display()))?;
+            Some((p.clone(), w))
+        }
+        None => None,
+    };
+    let mut progress = Progress { bar: None, log };
     let mut outcome =
         train::train(&config, events, files, &mut progress).context("training failed")?;
     if let Some(v) = a.version {

@@ -109,8 +109,18 @@ fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), String> {
     let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
         .and_then(|mut t| t.remove("v"));
-    let value = parsed.unwrap_or_else(|| toml::Value::String(raw.to_string()));
-    let parts: Vec<&str> = key.trim().split('.').collect();
+    // A bare word (`triple_barrier`) is a string; anything else must be a TOML value, so that a
+    // typo'd number (`.5`, `1e`) is an error here rather than a string somewhere else.
+    let bare = raw.starts_with(|c: char| c.is_ascii_alphabetic())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
+    let value = match parsed {
+        Some(v) => v,
+        None if bare => toml::Value::String(raw.to_string()),
+        None => return Err(format!("--set {set}: {raw:?} is not a TOML value")),
+    };
+    let parts: Vec<&str> = key.split('.').map(str::trim).collect();
     let (last, path) = parts
         .split_last()
         .filter(|(l, _)| !l.is_empty())
@@ -193,6 +203,8 @@ mod tests {
         assert!(err.to_string().contains("train.epochs"), "{err}");
         let err = Config::load_with(None, &["train.epochs".into()]).unwrap_err();
         assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+        let err = Config::load_with(None, &["train.learning_rate=.5".into()]).unwrap_err();
+        assert!(err.to_string().contains("not a TOML value"), "{err}");
         let err = Config::load_with(None, &["replay.data.x=1".into()]).unwrap_err();
         assert!(err.to_string().contains("not a section"), "{err}");
     }

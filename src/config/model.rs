@@ -311,7 +311,8 @@ impl Config {
             1,
             7 * 86_400,
         );
-        range("features.seq_len", f.seq_len as u64, 1, 10_000);
+        // T ≥ 2: a window needs a past, and the momentum baseline reads close(t-1) at least.
+        range("features.seq_len", f.seq_len as u64, 2, 10_000);
         range(
             "features.fill_gap_bars",
             u64::from(f.fill_gap_bars),
@@ -413,7 +414,21 @@ impl Config {
             "train.classification_loss_weight",
             "one of the two loss weights must be > 0".into(),
         );
+        need(
+            l.min_profit_bps.is_finite(),
+            "labels.min_profit_bps",
+            format!("{} must be a finite number", l.min_profit_bps),
+        );
         if l.kind == LabelKind::TripleBarrier {
+            need(
+                l.take_profit_bps > l.round_trip_fee_bps + l.min_profit_bps,
+                "labels.take_profit_bps",
+                format!(
+                    "{} bps must exceed round_trip_fee_bps + min_profit_bps ({} bps), or no take-profit exit is ever profitable",
+                    l.take_profit_bps,
+                    l.round_trip_fee_bps + l.min_profit_bps
+                ),
+            );
             for (key, v) in [
                 ("labels.take_profit_bps", l.take_profit_bps),
                 ("labels.stop_loss_bps", l.stop_loss_bps),

@@ -49,8 +49,8 @@ pub struct TrainingInfo {
     pub seed: u64,
     /// Walk-forward folds (0: one chronological split).
     pub folds: usize,
-    /// `git describe`-style commit of the code that trained it (`-dirty` when it had local
-    /// changes, `unknown` outside a git checkout).
+    /// The git commit SHA of the code that trained it (`-dirty` when the build had local changes,
+    /// `unknown` outside a git checkout).
     pub git_commit: String,
     /// The whole config the run used (features, labels, train...).
     pub config: serde_json::Value,
@@ -99,6 +99,18 @@ pub struct MetricsReport {
     pub baselines: Baselines,
     /// Per walk-forward fold, oldest first (empty without `--folds`).
     pub folds: Vec<FoldMetrics>,
+    /// With `--folds`: every fold's test predictions pooled (what `predictions.csv` holds), the
+    /// walk-forward headline. `model` and `baselines` above are the last fold's alone.
+    pub all_folds: Option<AllFolds>,
+}
+
+/// Metrics over the pooled test predictions of all walk-forward folds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AllFolds {
+    pub test_samples: usize,
+    pub model: Evaluation,
+    pub baselines: Baselines,
 }
 
 /// `trainer::baselines`, each fitted on the training split only.
@@ -109,7 +121,8 @@ pub struct Baselines {
     pub majority: Evaluation,
     /// Class-balanced logistic regression (and ridge for the return) on the last step's features.
     pub logistic: Evaluation,
-    /// Calibrated trailing-return rule: long when the last H bars went up.
+    /// A trailing-return rule: class-balanced logistic regression of the label on the return of
+    /// the last min(H, T-1) bars, fitted on train (the sign is learned: trend or reversal).
     pub momentum: Evaluation,
 }
 

@@ -195,13 +195,16 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
         dir: dir.to_path_buf(),
         msg,
     };
-    let manifest: Manifest = read_json(&dir.join(MANIFEST))?;
-    if manifest.format != MANIFEST_FORMAT {
+    // The format first: an older bundle gets "retrain it", not a missing-field error.
+    let raw: serde_json::Value = read_json(&dir.join(MANIFEST))?;
+    let format = raw.get("format").and_then(serde_json::Value::as_u64);
+    if format != Some(u64::from(MANIFEST_FORMAT)) {
         return Err(invalid(format!(
-            "unsupported manifest format {}",
-            manifest.format
+            "manifest format {} is not the supported format {MANIFEST_FORMAT}; retrain the model with this version",
+            format.map_or("(missing)".to_string(), |f| f.to_string())
         )));
     }
+    let manifest: Manifest = read_json(&dir.join(MANIFEST))?;
     let spec = FeatureSpec::new(&manifest.feature_spec)
         .map_err(|e| invalid(format!("manifest feature_spec: {e}")))?;
     if spec.hash() != manifest.feature_spec_hash {

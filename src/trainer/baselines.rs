@@ -46,11 +46,12 @@ pub fn logistic(
     Ok((clf.predict_proba(test_x)?, reg.predict(test_x)?))
 }
 
-/// Trend-following baseline on one number per row, `score` = the trailing log return over the
-/// label horizon, ln(close_t / close_{t−h}) (see [`trailing_log_return`]), known at bar t.
-/// p = class-balanced `LogisticRegression(C=1.0)` of the training labels on the score
-/// standardised with the training rows' mean and standard deviation (sklearn `StandardScaler`;
-/// raw log returns are ~1e-3, where C = 1's penalty would flatten every p to 0.5). p is monotone
+/// Trend-following baseline on one number per row, `score` = the trailing return over the last
+/// k = min(H, T−1) bars, ln(close_t / close_{t−k}) in bps (`Dataset::trailing_return_bps`: bars
+/// inside the window, known at bar t). p = class-balanced `LogisticRegression(C=1.0)` of the
+/// training labels on the score standardised with the training rows' mean and standard deviation
+/// (sklearn `StandardScaler`, so the fit does not depend on the score's unit: on raw log returns
+/// of ~1e-3, C = 1's penalty would flatten every p to 0.5). p is monotone
 /// in the trailing return: with a positive slope it is the rule "go long when recent momentum is
 /// up", calibrated on train (a negative slope means the training split rewarded reversal, and
 /// the rule follows it). Expected return = ordinary least squares (`LinearRegression()`) of the
@@ -83,13 +84,6 @@ fn standardiser(v: &[f64]) -> (f64, f64) {
     (mean, if sd > 0.0 { sd } else { 1.0 })
 }
 
-/// The momentum score ln(close_now / close_then); `close_then` is the close one label horizon
-/// before `close_now`. A zero close gives an infinite score (a NaN for 0 / 0), which
-/// [`momentum`] refuses.
-pub fn trailing_log_return(close_now: f64, close_then: f64) -> f64 {
-    (close_now / close_then).ln()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +107,6 @@ mod tests {
         assert!(er[0] < er[1] && er[1] < er[2], "{er:?}");
         assert!(momentum(&score, &y, &r, &[f64::NAN]).is_err());
         assert!(momentum(&score, &[true; 8], &r, &test).is_err());
-        assert!((trailing_log_return(110.0, 100.0) - 1.1f64.ln()).abs() < 1e-15);
     }
 
     #[test]

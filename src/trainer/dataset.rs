@@ -217,8 +217,8 @@ impl Dataset {
     }
 }
 
-/// Samples of one series: bars t whose rows t-T+1..=t are all present and in one segment, and whose
-/// label bar t+H is in that segment too.
+/// Samples of one series: real bars t whose rows t-T+1..=t are all present and in one segment,
+/// whose entry bar t+1 is real, and whose label bar t+H is in that segment too.
 fn label_series(si: usize, s: &SeriesRows, seq_len: usize, labels: &LabelsConfig) -> Vec<Sample> {
     let mut out = Vec::new();
     let mut run = 0usize; // consecutive present rows in the current segment, ending at t
@@ -229,7 +229,9 @@ fn label_series(si: usize, s: &SeriesRows, seq_len: usize, labels: &LabelsConfig
             (Some(_), true) => run + 1,
             (Some(_), false) => 1,
         };
-        if run < seq_len || s.filled[t] {
+        // Bar t must be a real bar (the engine emits windows only on those), and so must the entry
+        // bar t+1: a filler's open is the last close carried, not a price anyone traded at.
+        if run < seq_len || s.filled[t] || s.filled.get(t + 1).is_some_and(|&f| f) {
             continue;
         }
         let h = t + labels.horizon_bars;

@@ -110,9 +110,15 @@ pub fn fit(
     let weights = LossWeights::balanced(&ds.samples, train_idx, tc);
     let batches = train_idx.len().div_ceil(tc.batch_size).max(1);
     let mut lr = LrPlan::new(tc, batches)?;
+    // ReduceLROnPlateau never takes the rate below the schedule's floor.
+    let floor = tc.min_learning_rate.min(tc.learning_rate);
     let mut rng = StdRng::seed_from_u64(tc.seed);
     let mut order = train_idx.to_vec();
     let mut stop = Patience::new(tc);
+    let warmup = match tc.lr_schedule {
+        LrSchedule::WarmupCosine => tc.warmup_epochs,
+        LrSchedule::Constant => 0,
+    };
     let mut best: Option<(f64, usize, SignalNet<InferBackend>)> = None;
     let mut epochs = Vec::new();
     for epoch in 1..=tc.epochs {
@@ -125,7 +131,7 @@ pub fn fit(
             let loss = loss(&model.forward(x), y, r, &weights);
             let value = loss.clone().into_scalar().elem::<f64>();
             loss_sum += value;
-            rate = lr.next() * stop.lr_factor;
+            rate = (lr.next() * stop.lr_factor).max(floor);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(rate, model, grads);
             observer.batch_done(value);
@@ -150,7 +156,7 @@ pub fn fit(
         if improved {
             best = Some((v.auc, epoch, valid));
         }
-        if stop.after_epoch(improved) {
+        if stop.after_epoch(improved, epoch <= warmup) {
             break;
         }
     }
@@ -241,15 +247,18 @@ impl Patience {
         }
     }
 
-    /// Records an epoch; true when training should stop.
-    fn after_epoch(&mut self, improved: bool) -> bool {
+    /// Records an epoch; true when training should stop. Warm-up epochs (the rate still rising)
+    /// count towards early stopping but never cut the rate.
+    fn after_epoch(&mut self, improved: bool, warming_up: bool) -> bool {
         if improved {
             self.since_best = 0;
             self.since_cut = 0;
             return false;
         }
         self.since_best += 1;
-        self.since_cut += 1;
+        if !warming_up {
+            self.since_cut += 1;
+        }
         if self.plateau > 0 && self.since_cut >= self.plateau {
             self.lr_factor *= self.factor;
             self.since_cut = 0;
@@ -385,22 +394,29 @@ mod tests {
             ..tc()
         };
         let mut p = Patience::new(&cfg);
-        assert!(!p.after_epoch(true));
-        assert!(!p.after_epoch(false));
-        assert!(!p.after_epoch(false));
+        assert!(!p.after_epoch(true, false));
+        assert!(!p.after_epoch(false, false));
+        assert!(!p.after_epoch(false, false));
         assert_eq!(p.lr_factor, 0.5);
-        assert!(!p.after_epoch(false) && !p.after_epoch(false));
+        assert!(!p.after_epoch(false, false) && !p.after_epoch(false, false));
         assert_eq!(p.lr_factor, 0.25);
         assert!(
-            p.after_epoch(false),
+            p.after_epoch(false, false),
             "5 epochs without improvement stop training"
         );
+        // During warm-up flat epochs do not cut the rate (but do count for early stopping).
+        let mut w = Patience::new(&cfg);
+        assert!(!w.after_epoch(false, true) && !w.after_epoch(false, true));
+        assert_eq!(w.lr_factor, 1.0);
+        assert!(!w.after_epoch(false, false) && !w.after_epoch(false, false));
+        assert_eq!(w.lr_factor, 0.5);
+        assert!(w.after_epoch(false, false));
         let mut off = Patience::new(&TrainConfig {
             early_stopping_patience: 0,
             plateau_patience: 0,
             ..tc()
         });
-        assert!((0..100).all(|_| !off.after_epoch(false)));
+        assert!((0..100).all(|_| !off.after_epoch(false, false)));
         assert_eq!(off.lr_factor, 1.0);
     }
 

@@ -75,7 +75,13 @@ pub fn report_md(m: &Manifest) -> String {
         m.created_at, t.git_commit, t.seed
     );
     s += &data_section(m);
-    s += "\n## Splits (chronological, purged)\n\n";
+    let folds = !m.metrics.folds.is_empty();
+    let of_last = if folds {
+        format!(" of fold {} (the bundled model)", m.metrics.folds.len())
+    } else {
+        String::new()
+    };
+    let _ = writeln!(s, "\n## Splits{of_last} (chronological, purged)\n");
     s +=
         "| split | first window | last window | windows | positive rate |\n|---|---|---|---|---|\n";
     s += &split_line("train", &t.train);
@@ -94,11 +100,18 @@ pub fn report_md(m: &Manifest) -> String {
             ""
         }
     );
-    s += "\n## Test metrics: the model beside three baselines on the same rows\n\n";
+    if let Some(all) = &m.metrics.all_folds {
+        s += "\n## Test metrics of all walk-forward folds pooled (`predictions.csv`)\n\n";
+        s += &metrics_table(&all.model, &all.baselines);
+    }
+    let _ = writeln!(
+        s,
+        "\n## Test metrics{of_last}: the model beside three baselines on the same rows\n"
+    );
     s += &metrics_table(&m.metrics.model, &m.metrics.baselines);
     s += &confusion_section(m);
     s += &calibration_section(&m.metrics.model);
-    if !m.metrics.folds.is_empty() {
+    if folds {
         s += &folds_section(m);
     }
     s += MEANING;

@@ -5,10 +5,11 @@
 //! empty). A sample is dropped when its window or its label would overlap the next split: between
 //! splits there are at least `purge_ms` = (H + T) bars.
 //!
-//! Walk-forward (`--folds K`) follows scikit-learn's `TimeSeriesSplit(n_splits=K)`: the samples are
-//! cut into K + 1 blocks of equal count; fold k tests on block k and learns from everything before
-//! it (the last `val_fraction` of that as validation), so every fold is evaluated on its future
-//! only.
+//! Walk-forward (`--folds K`) is shaped like scikit-learn's `TimeSeriesSplit(n_splits=K)`: the
+//! time axis is cut at the (i / (K + 1))-quantiles of the samples' times, so blocks hold about the
+//! same number of samples (windows closing at the same time, across symbols, stay together); fold
+//! k tests on block k and learns from everything before it (the last `val_fraction` of that as
+//! validation), so every fold is evaluated on its future only.
 
 use super::dataset::Sample;
 

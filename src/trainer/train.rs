@@ -5,7 +5,7 @@
 
 #![allow(clippy::disallowed_methods)] // the bundle's creation time is a wall-clock fact
 
-use super::baselines;
+use super::baselines::{self, Predictions};
 use super::dataset::{Dataset, Sample};
 use super::fit::{EpochLog, Fitted, TrainObserver, fit};
 use super::labels::Exit;
@@ -17,8 +17,8 @@ use crate::features::FeatureSpec;
 use crate::model::backend::{Device, InferBackend, device};
 use crate::model::{SignalNet, SignalNetConfig};
 use crate::registry::manifest::{
-    Baselines, DataFile, FoldMetrics, LabelSummary, MANIFEST_FORMAT, Manifest, MetricsReport,
-    SplitInfo, TrainingInfo,
+    AllFolds, Baselines, DataFile, FoldMetrics, LabelSummary, MANIFEST_FORMAT, Manifest,
+    MetricsReport, SplitInfo, TrainingInfo,
 };
 use crate::scaling::{RobustScaler, StreamingScaler};
 
@@ -43,6 +43,10 @@ pub enum TrainError {
     Scaler(#[from] crate::scaling::ScalerError),
     #[error("baseline: {0}")]
     Baseline(String),
+    #[error(
+        "training diverged{0}: the model's test predictions are not finite (try a lower train.learning_rate)"
+    )]
+    Diverged(String),
 }
 
 /// One test-split prediction (a row of `predictions.csv`).
@@ -76,6 +80,44 @@ struct FoldRun {
     scaler: RobustScaler,
     streaming: StreamingScaler,
     predictions: Vec<Prediction>,
+    scored: Scored,
+}
+
+/// Test rows with the model's and the baselines' (p_profitable, expected_return_bps) for each.
+#[derive(Default)]
+struct Scored {
+    test: Vec<usize>,
+    model: Predictions,
+    majority: Predictions,
+    logistic: Predictions,
+    momentum: Predictions,
+}
+
+impl Scored {
+    fn append(&mut self, other: &Scored) {
+        self.test.extend_from_slice(&other.test);
+        let pairs = [
+            (&mut self.model, &other.model),
+            (&mut self.majority, &other.majority),
+            (&mut self.logistic, &other.logistic),
+            (&mut self.momentum, &other.momentum),
+        ];
+        for (a, b) in pairs {
+            a.0.extend_from_slice(&b.0);
+            a.1.extend_from_slice(&b.1);
+        }
+    }
+
+    /// Every metric of the model and the baselines on the same rows.
+    fn evaluate(&self, ds: &Dataset) -> (Evaluation, Baselines) {
+        let e = |(p, r): &Predictions| evaluate_on(ds, &self.test, p, r);
+        let baselines = Baselines {
+            majority: e(&self.majority),
+            logistic: e(&self.logistic),
+            momentum: e(&self.momentum),
+        };
+        (e(&self.model), baselines)
+    }
 }
 
 /// Trains on `events` (any source; only bars are used). `data_files` is recorded in the manifest.
@@ -114,13 +156,14 @@ pub fn train(
         .with_d_hidden(tc.d_hidden)
         .with_dropout(tc.dropout);
     let (mut folds, mut epochs, mut predictions) = (Vec::new(), Vec::new(), Vec::new());
-    let mut last = None;
+    let (mut last, mut pooled) = (None, Scored::default());
     for (i, split) in splits.iter().enumerate() {
         let fold = if tc.folds == 0 { 0 } else { i + 1 };
         let run = run_fold(cfg, &spec, &net_cfg, &mut ds, split, fold, observer)?;
         folds.push(run.metrics.clone());
         epochs.extend(run.fitted.epochs.iter().cloned());
         predictions.extend(run.predictions.iter().cloned());
+        pooled.append(&run.scored);
         last = Some(run);
     }
     let last = last.ok_or_else(|| TrainError::NotEnoughData {
@@ -146,12 +189,25 @@ pub fn train(
         config: serde_json::to_value(cfg).unwrap_or_default(),
         label_summary: label_summary(&ds.samples),
     };
+    let all_folds = (tc.folds > 0).then(|| {
+        let (model, baselines) = pooled.evaluate(&ds);
+        AllFolds {
+            test_samples: pooled.test.len(),
+            model,
+            baselines,
+        }
+    });
     let metrics = MetricsReport {
-        split: "test".into(),
+        split: if tc.folds == 0 {
+            "test".into()
+        } else {
+            format!("test of fold {} (the bundled model)", tc.folds)
+        },
         threshold: THRESHOLD,
         model: last.metrics.model.clone(),
         baselines: last.metrics.baselines.clone(),
         folds: if tc.folds == 0 { Vec::new() } else { folds },
+        all_folds,
     };
     Ok(TrainOutcome {
         manifest: new_manifest(cfg, &spec, net_cfg, info, metrics),
@@ -188,6 +244,10 @@ fn run_fold(
     let scaler = ds.fit_scaler(spec, split.train_end_ms, cfg.features.scaler_clip)?;
     let streaming = ds.streaming_state(&scaler, cfg.features.streaming(), split.train_end_ms)?;
     ds.apply_scaler(&scaler);
+    // Baselines first: a baseline that cannot be fitted fails the run before the long part.
+    let test = &split.test;
+    let (majority, logistic, momentum) =
+        fit_baselines(ds, &train_idx, test, cfg.labels.horizon_bars)?;
     let dev = device();
     let data: &Dataset = ds;
     let fitted = crate::model::on_large_stack("signal-engine-trainer", || {
@@ -203,15 +263,28 @@ fn run_fold(
     })
     .map_err(|e| TrainError::Config(format!("training thread: {e}")))?
     .map_err(TrainError::Config)?;
-    let test = &split.test;
     let (p, r) = predict(&fitted.net, ds, test, &dev);
+    if !p.iter().chain(&r).all(|v| v.is_finite()) {
+        let at = if fold == 0 {
+            String::new()
+        } else {
+            format!(" in fold {fold}")
+        };
+        return Err(TrainError::Diverged(at));
+    }
     let predictions = test
         .iter()
         .zip(p.iter().zip(&r))
         .map(|(&i, (&p, &r))| prediction(ds, &ds.samples[i], p, r, fold))
         .collect();
-    let model = evaluate_on(ds, test, &p, &r);
-    let baselines = fit_baselines(ds, &train_idx, test, cfg.labels.horizon_bars)?;
+    let scored = Scored {
+        test: test.clone(),
+        model: (p, r),
+        majority,
+        logistic,
+        momentum,
+    };
+    let (model, baselines) = scored.evaluate(ds);
     let metrics = FoldMetrics {
         fold,
         train: split_info(&ds.samples, &train_idx),
@@ -228,6 +301,7 @@ fn run_fold(
         scaler,
         streaming,
         predictions,
+        scored,
     })
 }
 
@@ -250,13 +324,14 @@ fn evaluate_on(ds: &Dataset, idx: &[usize], p: &[f64], r: &[f64]) -> Evaluation 
     metrics::evaluate(p, &labels, THRESHOLD, Some((r, &actual)))
 }
 
-/// The three baselines, fitted on `train` (the model's own training rows), scored on `test`.
+/// The three baselines' test predictions (majority, logistic, momentum), fitted on `train` (the
+/// model's own training rows).
 fn fit_baselines(
     ds: &Dataset,
     train: &[usize],
     test: &[usize],
     horizon: usize,
-) -> Result<Baselines, TrainError> {
+) -> Result<(Predictions, Predictions, Predictions), TrainError> {
     let col = |idx: &[usize], f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
         idx.iter().map(|&i| f(&ds.samples[i])).collect()
     };
@@ -268,16 +343,12 @@ fn fit_baselines(
     };
     let momentum = |idx: &[usize]| col(idx, &|s| ds.trailing_return_bps(s, horizon));
     let err = |e: super::linear::FitError| TrainError::Baseline(e.to_string());
-    let (mp, mr) = baselines::majority(&y, &ret, test.len());
-    let (lp, lr) =
+    let majority = baselines::majority(&y, &ret, test.len());
+    let logistic =
         baselines::logistic(&last_rows(train), &y, &ret, &last_rows(test), ds.n_features)
             .map_err(err)?;
-    let (tp, tr) = baselines::momentum(&momentum(train), &y, &ret, &momentum(test)).map_err(err)?;
-    Ok(Baselines {
-        majority: evaluate_on(ds, test, &mp, &mr),
-        logistic: evaluate_on(ds, test, &lp, &lr),
-        momentum: evaluate_on(ds, test, &tp, &tr),
-    })
+    let momentum = baselines::momentum(&momentum(train), &y, &ret, &momentum(test)).map_err(err)?;
+    Ok((majority, logistic, momentum))
 }
 
 /// (p_profitable, expected_return_bps) for samples `idx`, in batches of 256.
