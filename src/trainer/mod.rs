@@ -6,9 +6,12 @@
 //! - `labels`: fixed-horizon or triple-barrier labels, after fees, from bars after t only.
 //! - `dataset`: per-symbol rows from the serving `SymbolState`, sample indices, windows.
 //! - `split`: chronological, purged splits and walk-forward folds.
-//! - `fit`: the epoch loop (loss, optimiser, schedules, early stopping).
-//! - `metrics`, `logistic`, `baselines`: what the test split is scored with, and against.
-//! - `train`: the whole run; `report`: `report.md`, `predictions.csv`, `epochs.csv`.
+//! - `fit`: the epoch loop (loss, optimiser, early stopping); `schedule`: learning-rate plan and
+//!   patience.
+//! - `metrics`, `calibration`: what the test split is scored with; `linear`, `logistic`,
+//!   `baselines`: what the model is scored against; `scoring`: both on the same test rows.
+//! - `train`: the whole run; `report`: `report.md`, `metrics.json`, `predictions.csv`,
+//!   `epochs.csv`.
 
 pub mod baselines;
 pub mod calibration;
@@ -19,6 +22,8 @@ pub mod linear;
 pub mod logistic;
 pub mod metrics;
 pub mod report;
+pub mod schedule;
+pub mod scoring;
 pub mod split;
 pub mod train;
 

@@ -5,25 +5,24 @@
 
 #![allow(clippy::disallowed_methods)] // the bundle's creation time is a wall-clock fact
 
-use super::baselines::{self, Predictions};
 use super::dataset::{Dataset, Sample};
 use super::fit::{EpochLog, Fitted, TrainObserver, fit};
 use super::labels::Exit;
-use super::metrics::{self, Evaluation};
+use super::scoring::{Scored, fit_baselines, predict};
 use super::split::{Split, chronological_split, walk_forward};
 use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::FeatureSpec;
-use crate::model::backend::{Device, InferBackend, device};
+use crate::model::backend::{InferBackend, device};
 use crate::model::{SignalNet, SignalNetConfig};
 use crate::registry::manifest::{
-    AllFolds, Baselines, DataFile, FoldMetrics, LabelSummary, MANIFEST_FORMAT, Manifest,
-    MetricsReport, SplitInfo, TrainingInfo,
+    AllFolds, DataFile, FoldMetrics, LabelSummary, MANIFEST_FORMAT, Manifest, MetricsReport,
+    SplitInfo, TrainingInfo,
 };
 use crate::scaling::{RobustScaler, StreamingScaler};
 
 /// With class-balanced weights, 0.5 is the neutral cut; no tuning on test data.
-const THRESHOLD: f64 = 0.5;
+pub const THRESHOLD: f64 = 0.5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -81,43 +80,6 @@ struct FoldRun {
     streaming: StreamingScaler,
     predictions: Vec<Prediction>,
     scored: Scored,
-}
-
-/// Test rows with the model's and the baselines' (p_profitable, expected_return_bps) for each.
-#[derive(Default)]
-struct Scored {
-    test: Vec<usize>,
-    model: Predictions,
-    majority: Predictions,
-    logistic: Predictions,
-    momentum: Predictions,
-}
-
-impl Scored {
-    fn append(&mut self, other: &Scored) {
-        self.test.extend_from_slice(&other.test);
-        let pairs = [
-            (&mut self.model, &other.model),
-            (&mut self.majority, &other.majority),
-            (&mut self.logistic, &other.logistic),
-            (&mut self.momentum, &other.momentum),
-        ];
-        for (a, b) in pairs {
-            a.0.extend_from_slice(&b.0);
-            a.1.extend_from_slice(&b.1);
-        }
-    }
-
-    /// Every metric of the model and the baselines on the same rows.
-    fn evaluate(&self, ds: &Dataset) -> (Evaluation, Baselines) {
-        let e = |(p, r): &Predictions| evaluate_on(ds, &self.test, p, r);
-        let baselines = Baselines {
-            majority: e(&self.majority),
-            logistic: e(&self.logistic),
-            momentum: e(&self.momentum),
-        };
-        (e(&self.model), baselines)
-    }
 }
 
 /// Trains on `events` (any source; only bars are used). `data_files` is recorded in the manifest.
@@ -315,60 +277,6 @@ fn prediction(ds: &Dataset, s: &Sample, p: f64, r: f64, fold: usize) -> Predicti
         realized_return_bps: s.return_bps,
         fold,
     }
-}
-
-/// Every metric of (p, predicted return) against the samples' labels and realised returns.
-fn evaluate_on(ds: &Dataset, idx: &[usize], p: &[f64], r: &[f64]) -> Evaluation {
-    let labels: Vec<bool> = idx.iter().map(|&i| ds.samples[i].profitable).collect();
-    let actual: Vec<f64> = idx.iter().map(|&i| ds.samples[i].return_bps).collect();
-    metrics::evaluate(p, &labels, THRESHOLD, Some((r, &actual)))
-}
-
-/// The three baselines' test predictions (majority, logistic, momentum), fitted on `train` (the
-/// model's own training rows).
-fn fit_baselines(
-    ds: &Dataset,
-    train: &[usize],
-    test: &[usize],
-    horizon: usize,
-) -> Result<(Predictions, Predictions, Predictions), TrainError> {
-    let col = |idx: &[usize], f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
-        idx.iter().map(|&i| f(&ds.samples[i])).collect()
-    };
-    let y: Vec<bool> = train.iter().map(|&i| ds.samples[i].profitable).collect();
-    let ret = col(train, &|s| s.return_bps);
-    let last_rows = |idx: &[usize]| -> Vec<f64> {
-        let rows = idx.iter().flat_map(|&i| ds.last_row(&ds.samples[i]));
-        rows.map(|&v| f64::from(v)).collect()
-    };
-    let momentum = |idx: &[usize]| col(idx, &|s| ds.trailing_return_bps(s, horizon));
-    let err = |e: super::linear::FitError| TrainError::Baseline(e.to_string());
-    let majority = baselines::majority(&y, &ret, test.len());
-    let logistic =
-        baselines::logistic(&last_rows(train), &y, &ret, &last_rows(test), ds.n_features)
-            .map_err(err)?;
-    let momentum = baselines::momentum(&momentum(train), &y, &ret, &momentum(test)).map_err(err)?;
-    Ok((majority, logistic, momentum))
-}
-
-/// (p_profitable, expected_return_bps) for samples `idx`, in batches of 256.
-fn predict(
-    net: &SignalNet<InferBackend>,
-    ds: &Dataset,
-    idx: &[usize],
-    dev: &Device,
-) -> (Vec<f64>, Vec<f64>) {
-    let (mut p, mut r) = (Vec::with_capacity(idx.len()), Vec::with_capacity(idx.len()));
-    for chunk in idx.chunks(256) {
-        let mut x = Vec::with_capacity(chunk.len() * ds.seq_len * ds.n_features);
-        for &i in chunk {
-            x.extend_from_slice(ds.window(&ds.samples[i]));
-        }
-        let (pc, rc) = net.predict(x, chunk.len(), ds.seq_len, ds.n_features, dev);
-        p.extend(pc.iter().map(|&v| f64::from(v)));
-        r.extend(rc.iter().map(|&v| f64::from(v)));
-    }
-    (p, r)
 }
 
 /// A manifest for a freshly trained model; `save_bundle` fills in the weights' hash and version.
