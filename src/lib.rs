@@ -28,7 +28,9 @@
 //! - [`model`]: `SignalNet<B: Backend>` and the backend choice.
 //! - [`registry`]: model bundles on disk and the live `ArcSwap` model.
 //! - [`infer`]: scores a batch with the live model, builds signals.
-//! - [`trainer`]: dataset, labels, purged chronological split, metrics, the training loop.
+//! - [`trainer`]: labels (fixed horizon, triple barrier), the dataset on the serving code,
+//!   purged splits and walk-forward folds, the training loop and its schedule, metrics, the three
+//!   baselines, the report written into the bundle.
 //! - [`sink`]: the JSONL signal file.
 //! - [`telemetry`]: hdrhistogram latencies.
 //!
