@@ -254,16 +254,6 @@ fn batch_tensors<B: Backend>(
 mod tests {
     use super::*;
 
-    fn tc() -> TrainConfig {
-        TrainConfig {
-            epochs: 10,
-            warmup_epochs: 2,
-            learning_rate: 1e-3,
-            min_learning_rate: 1e-5,
-            ..TrainConfig::default()
-        }
-    }
-
     #[test]
     fn balanced_weights_follow_sklearn() {
         // sklearn compute_class_weight("balanced", classes=[0, 1], y=[1, 0, 0, 0]) = [2/3, 2].
@@ -276,7 +266,7 @@ mod tests {
             exit: crate::trainer::labels::Exit::Horizon,
         };
         let samples = [s(true), s(false), s(false), s(false)];
-        let w = LossWeights::balanced(&samples, &[0, 1, 2, 3], &tc());
+        let w = LossWeights::balanced(&samples, &[0, 1, 2, 3], &TrainConfig::default());
         assert!((w.positive - 2.0).abs() < 1e-12 && (w.negative - 2.0 / 3.0).abs() < 1e-12);
     }
 }
