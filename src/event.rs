@@ -162,3 +162,74 @@ impl MarketEvent {
         }
     }
 }
+
+impl MarketEvent {
+    /// Parses one JSON MarketEvent (a Kafka message, a JSONL line) and checks what the schema
+    /// says that serde's types do not: prices > 0, quantities ≥ 0, all finite, a bar's high and
+    /// low bounding its open and close, close time after open time.
+    pub fn from_json(raw: &[u8]) -> Result<Self, String> {
+        let ev: MarketEvent = serde_json::from_slice(raw).map_err(|e| e.to_string())?;
+        ev.check()?;
+        Ok(ev)
+    }
+
+    /// The value rules of `schemas/market_event.schema.json`.
+    pub fn check(&self) -> Result<(), String> {
+        let price = |name: &str, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a finite number > 0, got {v}"))
+            }
+        };
+        let qty = |name: &str, v: f64| {
+            if v >= 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a finite number >= 0, got {v}"))
+            }
+        };
+        match &self.kind {
+            EventKind::Trade { price: p, qty: q, .. } => {
+                price("price", *p)?;
+                qty("qty", *q)
+            }
+            EventKind::Quote {
+                bid,
+                bid_qty,
+                ask,
+                ask_qty,
+            } => {
+                price("bid", *bid)?;
+                price("ask", *ask)?;
+                qty("bid_qty", *bid_qty)?;
+                qty("ask_qty", *ask_qty)
+            }
+            EventKind::Bar(b) => {
+                for (n, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close)] {
+                    price(n, v)?;
+                }
+                for (n, v) in [
+                    ("volume", b.volume),
+                    ("quote_volume", b.quote_volume),
+                    ("taker_buy_volume", b.taker_buy_volume),
+                ] {
+                    qty(n, v)?;
+                }
+                if b.high < b.open.max(b.close) || b.low > b.open.min(b.close) {
+                    return Err(format!(
+                        "bar high {} / low {} do not bound open {} and close {}",
+                        b.high, b.low, b.open, b.close
+                    ));
+                }
+                if b.close_time_ms <= b.open_time_ms {
+                    return Err(format!(
+                        "bar close_time_ms {} is not after open_time_ms {}",
+                        b.close_time_ms, b.open_time_ms
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}

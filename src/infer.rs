@@ -10,6 +10,7 @@
 use crate::batch::MicroBatcher;
 use crate::clock::EmitClock;
 use crate::features::Window;
+use crate::ingest::kafka::Origin;
 use crate::registry::{LiveModel, LoadedModel};
 use crate::signal::{Decision, SCHEMA_VERSION, Signal};
 use crate::telemetry::LatencyRecorder;
@@ -35,12 +36,21 @@ pub enum InferError {
     Task(String),
 }
 
-/// A window, when its bar entered the engine, and how long the feature stage took on that bar.
+/// A window, when its bar entered the engine, how long the feature stage took on that bar, and
+/// the Kafka message it came from (whose offset waits for the signal's delivery).
 #[derive(Clone, Debug)]
 pub struct Stamped<T> {
     pub item: T,
     pub entered: Instant,
     pub feature_us: u64,
+    pub origin: Option<Origin>,
+}
+
+/// One scored batch: the signals and, index for index, the input messages they came from.
+#[derive(Debug, Default)]
+pub struct SignalBatch {
+    pub signals: Vec<Signal>,
+    pub origins: Vec<Option<Origin>>,
 }
 
 /// Scores one batch with the model live at this moment.
@@ -160,7 +170,7 @@ impl InferenceStage {
     pub async fn run(
         self,
         mut rx: mpsc::Receiver<Stamped<Window>>,
-        tx: mpsc::Sender<Vec<Signal>>,
+        tx: mpsc::Sender<SignalBatch>,
     ) -> Result<InferStats, InferError> {
         let mut batcher = MicroBatcher::new(self.max_batch, self.max_wait_us);
         let mut stats = InferStats::default();
@@ -217,7 +227,7 @@ impl InferenceStage {
         &self,
         batch: Vec<Stamped<Window>>,
         stats: &mut InferStats,
-        tx: &mpsc::Sender<Vec<Signal>>,
+        tx: &mpsc::Sender<SignalBatch>,
     ) -> Result<bool, InferError> {
         let (model, clock) = (self.model.clone(), self.emit_clock);
         let (batch, signals, forward_us) = tokio::task::spawn_blocking(move || {
@@ -237,6 +247,7 @@ impl InferenceStage {
             stats.long += u64::from(s.decision == Decision::Long);
             stats.invalid += u64::from(!s.features_valid);
         }
-        Ok(tx.send(signals).await.is_ok())
+        let origins = batch.into_iter().map(|w| w.origin).collect();
+        Ok(tx.send(SignalBatch { signals, origins }).await.is_ok())
     }
 }

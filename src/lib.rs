@@ -18,7 +18,7 @@
 //! - [`event`], [`signal`]: the input and output types (JSON Schemas in `schemas/`).
 //! - [`clock`]: wall clock live, event time in replay.
 //! - [`ingest`]: replay files (kline, OHLCV and trades CSV, MarketEvent JSONL), merged by event
-//!   time.
+//!   time; parsers of raw exchange messages (`ingest::exchange`: Binance websocket JSON).
 //! - [`features`]: indicators, trades → bars, per-symbol state (Warming → Ready → Stale →
 //!   Resync, gap filling), feature spec + hash, the window ring, the engine.
 //! - [`export`]: the `features` CSV export, driven by the engine.

@@ -2,7 +2,9 @@
 //! returns `anyhow::Result` and the binary prints the error chain on one line.
 
 mod features;
+mod publish;
 mod replay;
+mod run;
 mod train;
 
 use crate::ingest::dead_letter::DeadLetters;
@@ -31,24 +33,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the configured job (default: replay the bundled sample through models/default).
-    Run,
+    /// Run the configured job: consume Kafka when the config has [kafka.source], else replay
+    /// replay.data (default: the bundled sample through models/default).
+    Run(run::RunArgs),
     /// Replay history through features, scaler and model; write signals as JSONL.
     Replay(replay::ReplayArgs),
     /// Train a model on history and write a bundle.
     Train(train::TrainArgs),
     /// Write every bar's indicators and model features as CSV.
     Features(features::FeaturesArgs),
+    /// Load historical files into a Kafka topic as MarketEvent JSON (key = symbol).
+    Publish(publish::PublishArgs),
 }
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let (config, name) = crate::config::Config::load_with(cli.config.as_deref(), &cli.sets)?;
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => replay::run_configured(config, name),
+    match cli.command.unwrap_or(Command::Run(run::RunArgs::default())) {
+        Command::Run(a) => run::run(config, name, a),
         Command::Replay(a) => replay::run(config, name, a),
         Command::Train(a) => train::run(config, a),
         Command::Features(a) => features::run(config, name, a),
+        Command::Publish(a) => publish::run(config, a),
     }
 }
 

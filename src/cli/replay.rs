@@ -38,10 +38,12 @@ pub fn run(mut config: Config, config_name: String, a: ReplayArgs) -> anyhow::Re
     execute(job, a.summary_json.as_deref())
 }
 
-/// `run`: the config names the data, the model and the output.
+/// `run` on files: the config names the data, the model and the output.
 pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()> {
     if config.replay.data.is_empty() {
-        bail!("replay.data is empty: nothing to run (live sources come in a later release)");
+        bail!(
+            "{config_name}: replay.data is empty and there is no [kafka.source]: nothing to run"
+        );
     }
     let job = ReplayJob {
         data: config.replay.data.clone(),
@@ -59,6 +61,11 @@ fn execute(job: ReplayJob, summary_json: Option<&Path>) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     let summary = rt.block_on(run_replay(job)).context("replay failed")?;
     print_summary(&summary);
+    write_summary(&summary, summary_json)
+}
+
+/// `--summary-json`.
+pub fn write_summary(summary: &Summary, summary_json: Option<&Path>) -> anyhow::Result<()> {
     if let Some(p) = summary_json {
         let text =
             serde_json::to_string_pretty(&summary).context("failed to encode the summary")?;
@@ -114,6 +121,26 @@ pub fn print_summary(s: &Summary) {
     );
     if let Some((path, n)) = &s.dead_letters {
         println!("  dead letters: {n} rows in {}", path.display());
+    }
+    if let Some(k) = &s.kafka_source {
+        println!(
+            "  kafka in: {} messages, {} events, {} warm-up events ({} windows not emitted), {} ignored, {} malformed ({} dead-lettered), {} pauses, partitions +{} -{}, {} commits ({} failed)",
+            k.messages,
+            k.events,
+            k.warmup_events,
+            s.warmup_windows,
+            k.ignored,
+            k.malformed,
+            k.dead_lettered,
+            k.pauses,
+            k.assigned,
+            k.revoked,
+            k.commits,
+            k.commit_errors
+        );
+    }
+    if let Some(k) = &s.kafka_sink {
+        println!("  kafka out: {} signals delivered to {}", k.delivered, k.topic);
     }
     println!(
         "  {:.0} windows/s, {:.2} s wall{}",

@@ -4,8 +4,10 @@
 //! checked as a whole, every problem reported at once as `FILE: KEY: reason`. Relative paths in a
 //! config resolve against the current working directory.
 
+pub mod kafka;
 mod model;
 
+pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
 pub use model::*;
 
 use serde::Deserialize;
@@ -109,12 +111,13 @@ fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), String> {
     let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
         .and_then(|mut t| t.remove("v"));
-    // A bare word (`triple_barrier`) is a string; anything else must be a TOML value, so that a
-    // typo'd number (`.5`, `1e`) is an error here rather than a string somewhere else.
-    let bare = raw.starts_with(|c: char| c.is_ascii_alphabetic())
+    // A bare word (`triple_barrier`, `host:9092`) is a string; anything else must be a TOML
+    // value, so that a typo'd number (`.5`, `1e`) is an error here rather than a string
+    // somewhere else. No number holds a ':', so `127.0.0.1:9092` is a bare word too.
+    let bare = (raw.starts_with(|c: char| c.is_ascii_alphabetic()) || raw.contains(':'))
         && raw
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:,".contains(c));
     let value = match parsed {
         Some(v) => v,
         None if bare => toml::Value::String(raw.to_string()),

@@ -15,6 +15,8 @@ pub struct Config {
     pub sink: SinkConfig,
     pub labels: LabelsConfig,
     pub train: TrainConfig,
+    /// Kafka source and sink; absent: no Kafka.
+    pub kafka: Option<super::kafka::KafkaConfig>,
 }
 
 /// Historical files replayed by `run` (and the default for `replay`/`train` without `--data`).
@@ -458,6 +460,9 @@ impl Config {
             .with_dropout(t.dropout);
         if let Err(e) = net.check() {
             need(false, "train.d_model/n_heads/dropout", e);
+        }
+        if let Some(k) = &self.kafka {
+            k.validate(&mut p);
         }
         p
     }

@@ -107,6 +107,46 @@ pub struct EngineStats {
 }
 
 impl EngineStats {
+    /// Adds another engine's counters (the Kafka source runs one engine per partition).
+    pub fn absorb(&mut self, o: &EngineStats) {
+        let EngineStats {
+            bars,
+            windows,
+            warming_bars,
+            filled_bars,
+            resets,
+            stale,
+            duplicates,
+            pending_updates,
+            rejected_out_of_order,
+            rejected_wrong_interval,
+            rejected_misaligned,
+            rejected_invalid,
+            trades,
+            trades_rejected,
+            quotes,
+            quotes_rejected,
+            ignored_other_source,
+        } = o;
+        self.bars += bars;
+        self.windows += windows;
+        self.warming_bars += warming_bars;
+        self.filled_bars += filled_bars;
+        self.resets += resets;
+        self.stale += stale;
+        self.duplicates += duplicates;
+        self.pending_updates += pending_updates;
+        self.rejected_out_of_order += rejected_out_of_order;
+        self.rejected_wrong_interval += rejected_wrong_interval;
+        self.rejected_misaligned += rejected_misaligned;
+        self.rejected_invalid += rejected_invalid;
+        self.trades += trades;
+        self.trades_rejected += trades_rejected;
+        self.quotes += quotes;
+        self.quotes_rejected += quotes_rejected;
+        self.ignored_other_source += ignored_other_source;
+    }
+
     /// Bars rejected for any reason.
     pub fn rejected(&self) -> u64 {
         self.rejected_out_of_order
@@ -176,6 +216,12 @@ impl FeatureEngine {
     /// The scaler, e.g. to snapshot a streaming scaler's state.
     pub fn scaling(&self) -> &Scaling {
         &self.scaler
+    }
+
+    /// Bars a symbol needs from a reset to its first window (indicator look-back + T), plus the
+    /// gap-fill allowance: the span a Kafka partition re-reads when it is assigned.
+    pub fn warmup_bars(&self) -> usize {
+        self.proto.lookback() + self.policy.seq_len + self.policy.fill_gap_bars as usize + 1
     }
 
     pub fn symbols(&self) -> usize {

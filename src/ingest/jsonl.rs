@@ -97,10 +97,10 @@ impl JsonlReader {
                 ),
             });
         }
-        serde_json::from_slice::<MarketEvent>(&self.buf).map_err(|e| IngestError::BadJsonLine {
+        MarketEvent::from_json(&self.buf).map_err(|reason| IngestError::BadJsonLine {
             path: self.path.clone(),
             line: self.line,
-            reason: e.to_string(),
+            reason,
         })
     }
 

@@ -222,6 +222,33 @@ pub fn parse_bar(record: &csv::StringRecord) -> Result<Bar, String> {
         .map_err(|_| format!("count {:?} is not a non-negative integer", field(8)))?;
     let taker_buy_volume = parse_volume(field(9), "taker_buy_volume")?;
     parse_volume(field(10), "taker_buy_quote_volume")?;
+    check_bar_shape(open, high, low, close, open_time_ms, close_time_ms)?;
+    Ok(Bar {
+        open_time_ms,
+        close_time_ms,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        quote_volume,
+        trades,
+        taker_buy_volume,
+        closed: true,
+    })
+}
+
+/// The bar rules every kline source shares (CSV rows here, websocket klines in
+/// `exchange::binance`): high bounds open and close from above, low from below, and the bar
+/// closes after it opens. The error names the broken rule with the values.
+pub(crate) fn check_bar_shape(
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    open_time_ms: i64,
+    close_time_ms: i64,
+) -> Result<(), String> {
     if high < open.max(close) {
         return Err(format!(
             "high {high} is below max(open {open}, close {close})"
@@ -237,19 +264,7 @@ pub fn parse_bar(record: &csv::StringRecord) -> Result<Bar, String> {
             "close_time {close_time_ms} is not after open_time {open_time_ms}"
         ));
     }
-    Ok(Bar {
-        open_time_ms,
-        close_time_ms,
-        open,
-        high,
-        low,
-        close,
-        volume,
-        quote_volume,
-        trades,
-        taker_buy_volume,
-        closed: true,
-    })
+    Ok(())
 }
 
 /// A data.binance.vision timestamp in ms: values above 1e14 are µs and are divided by 1000.

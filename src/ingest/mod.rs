@@ -12,6 +12,10 @@
 //!   file's reader by sniffing its first record (`sniff.rs`), and merges all events in event-time
 //!   order.
 //!
+//! [`exchange`] holds the parsers of raw exchange messages (Binance websocket JSON, also carried
+//! on Kafka topics): one message in, at most one event out, no I/O. [`kafka`] is the Kafka
+//! source: consumer thread, offset bookkeeping, dead letters.
+//!
 //! [`file_name`] reads symbol and interval from data.binance.vision (`LINKUSDT-1m-2026-02.csv`)
 //! and freqtrade (`XRP_ETH-1m.csv.gz`, `XRP_ETH-trades.csv.gz`) names. Paths flow in; a stream of
 //! `Result<MarketEvent, IngestError>` and per-file [`FileStats`] flow out. Every reader streams
@@ -21,8 +25,10 @@
 //! The CSV readers share that loop (`csv_rows.rs`), so they cannot drift apart.
 
 pub mod dead_letter;
+pub mod exchange;
 pub mod file_name;
 pub mod jsonl;
+pub mod kafka;
 pub mod kline_csv;
 pub mod ohlcv_csv;
 pub mod replay;

@@ -49,6 +49,14 @@ impl JsonlSink {
 
     /// Flushes, and fsyncs a regular file (a pipe or `/dev/null` cannot be synced); returns how
     /// many signals were written.
+    /// Hands the buffered lines to the OS (no fsync).
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        self.out.flush().map_err(|source| SinkError {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     pub fn close(mut self) -> Result<u64, SinkError> {
         let path = self.path.clone();
         let err = |source| SinkError { path, source };

@@ -1,6 +1,7 @@
-//! Where signals go. `jsonl`: one JSON object per line in a file (Kafka and the sidecar's
-//! latest-signal store come with their issues).
+//! Where signals go. `jsonl`: one JSON object per line in a file; `kafka`: a topic (the sidecar's
+//! latest-signal store comes with its issue).
 
 pub mod jsonl;
+pub mod kafka;
 
 pub use jsonl::JsonlSink;

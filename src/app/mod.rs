@@ -1,31 +1,43 @@
 //! Builds the pipeline and owns its shutdown.
 //!
 //! ```text
-//! replay files ─(events)─> features ─(windows)─> micro-batcher + model ─(signals)─> JSONL sink
+//! replay files ─┐                                                                  ┌─> JSONL file
+//!               ├─(events)─> features ─(windows)─> micro-batcher + model ─(signals)─┤
+//! Kafka topics ─┘                                                                  └─> Kafka topic
 //! ```
-//! Each arrow is a bounded tokio channel. In replay nothing is dropped: a full channel blocks the
-//! stage before it, back to the file reader. Shutdown flows downstream: the source ends, drops its
-//! sender, each stage flushes what it holds (the batcher its partial batch) and drops its own, and
-//! each stage returns its counters, gathered into a [`Summary`].
-#![allow(clippy::disallowed_methods)] // stages stamp when a bar enters and time the model: this is the edge that owns wall time
+//! Each arrow is a bounded tokio channel. Nothing is dropped: a full channel blocks the stage
+//! before it, back to the file reader, or pauses the Kafka consumer. Shutdown flows downstream:
+//! the source ends (end of the files; SIGINT/SIGTERM or an idle limit for Kafka), drops its
+//! sender, each stage flushes what it holds (the batcher its partial batch) and drops its own,
+//! the sinks flush, the Kafka source commits what was delivered, and each stage returns its
+//! counters, gathered into a [`Summary`]. `stages.rs` holds the shared stages, `kafka.rs` the
+//! Kafka run.
+#![allow(clippy::disallowed_methods)] // the run is timed on the wall clock
+
+mod kafka;
+mod stages;
+
+pub use kafka::{KafkaJob, run_kafka};
+pub use stages::FeatureOutcome;
 
 use crate::clock::EmitClock;
 use crate::config::{Config, ScalingMode};
-use crate::event::MarketEvent;
 use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Scaling, Window};
-use crate::infer::{BatchClock, InferError, InferenceStage, Stamped};
+use crate::infer::{BatchClock, InferError, InferStats, InferenceStage, SignalBatch, Stamped};
+use crate::ingest::kafka::client::ensure_topics;
+use crate::ingest::kafka::{Acks, SourceItem, SourceStats};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
 use crate::registry::{BundleError, LiveModel, LoadedModel, live, load_bundle};
 use crate::scaling::StreamingScaler;
-use crate::signal::Signal;
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
+use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
 use crate::telemetry::LatencySummary;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +50,8 @@ pub enum AppError {
     Infer(#[from] InferError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error(transparent)]
+    Kafka(#[from] crate::ingest::kafka::KafkaError),
     #[error("{0}")]
     Config(String),
     #[error("a pipeline stage failed: {0}")]
@@ -104,14 +118,56 @@ pub struct Summary {
     pub out: Option<PathBuf>,
     /// The dead-letter file and how many rows it received, when one is configured.
     pub dead_letters: Option<(PathBuf, u64)>,
+    /// The Kafka signal sink's deliveries, when one is configured.
+    pub kafka_sink: Option<KafkaSinkStats>,
+    /// The Kafka source's counters, for `run` on Kafka.
+    pub kafka_source: Option<SourceStats>,
+    /// Windows of warm-up re-reads (Kafka), not emitted.
+    pub warmup_windows: u64,
+}
+
+impl Summary {
+    /// The inference counters and timings; the source-specific fields empty.
+    fn from_infer(stats: InferStats, elapsed: f64, out: Option<PathBuf>) -> Self {
+        Self {
+            model_version: String::new(),
+            files: Vec::new(),
+            events: 0,
+            engine: EngineStats::default(),
+            signals: stats.signals,
+            long_signals: stats.long,
+            invalid_feature_signals: stats.invalid,
+            batches: stats.batches,
+            mean_batch: stats.signals as f64 / stats.batches.max(1) as f64,
+            latency: stats.latency.summary(),
+            processing: stats.processing.summary(),
+            batch_compute: stats.compute.summary(),
+            elapsed_secs: elapsed,
+            windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
+            out,
+            dead_letters: None,
+            kafka_sink: None,
+            kafka_source: None,
+            warmup_windows: 0,
+        }
+    }
+
+    fn with_dead_letters(mut self, dl: Option<(PathBuf, u64)>) -> Self {
+        self.dead_letters = dl;
+        self
+    }
 }
 
 /// Loads the bundle and checks it against the config: feature spec, window length, bar interval.
-fn load_checked_model(job: &ReplayJob, spec: &FeatureSpec) -> Result<LoadedModel, AppError> {
-    let cfg = &job.config;
-    let mut model = load_bundle(&job.model_dir, spec).map_err(|e| match e {
+fn load_checked_model(
+    cfg: &Config,
+    config_name: &str,
+    model_dir: &Path,
+    spec: &FeatureSpec,
+) -> Result<LoadedModel, AppError> {
+    let mut model = load_bundle(model_dir, spec).map_err(|e| match e {
         BundleError::SpecMismatch { .. } => {
-            AppError::Config(format!("{e} (features.names in {})", job.config_name))
+            AppError::Config(format!("{e} (features.names in {config_name})"))
         }
         e => e.into(),
     })?;
@@ -119,11 +175,10 @@ fn load_checked_model(job: &ReplayJob, spec: &FeatureSpec) -> Result<LoadedModel
         || model.manifest.bar_interval_secs != cfg.features.bar_interval_secs
     {
         return Err(AppError::Config(format!(
-            "{}: model was trained on seq_len {} / {} s bars but {} says {} / {} s",
-            job.model_dir.display(),
+            "{}: model was trained on seq_len {} / {} s bars but {config_name} says {} / {} s",
+            model_dir.display(),
             model.manifest.seq_len,
             model.manifest.bar_interval_secs,
-            job.config_name,
             cfg.features.seq_len,
             cfg.features.bar_interval_secs
         )));
@@ -134,12 +189,15 @@ fn load_checked_model(job: &ReplayJob, spec: &FeatureSpec) -> Result<LoadedModel
     Ok(model)
 }
 
-/// Runs a replay to completion on the current tokio runtime.
-pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
-    let cfg = &job.config;
+/// The checked model and a factory of feature engines that scale as the config says.
+fn model_and_engines(
+    cfg: &Config,
+    config_name: &str,
+    model_dir: &Path,
+) -> Result<(LoadedModel, stages::EngineFactory), AppError> {
     let spec =
         FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
-    let model = load_checked_model(&job, &spec)?;
+    let model = load_checked_model(cfg, config_name, model_dir, &spec)?;
     let scaler = match cfg.features.scaling {
         ScalingMode::Fitted => Scaling::Fitted(Arc::new(model.scaler.clone())),
         ScalingMode::Streaming => Scaling::Streaming(Box::new(match &model.streaming {
@@ -148,36 +206,67 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
                 .map_err(|e| AppError::Config(format!("streaming scaler: {e}")))?,
         })),
     };
+    let (policy, bar_source) = (cfg.features.policy(), cfg.features.bar_source);
+    let make: stages::EngineFactory = Box::new(move || {
+        FeatureEngine::new(spec.clone(), scaler.clone(), policy).with_bar_source(bar_source)
+    });
+    Ok((model, make))
+}
+
+/// The signal sinks the config and the command ask for.
+async fn open_sinks(
+    cfg: &Config,
+    jsonl: Option<&Path>,
+    acks: Option<Acks>,
+) -> Result<stages::Sinks, AppError> {
+    let kafka = match cfg.kafka.as_ref().and_then(|k| k.sink.as_ref().map(|s| (k, s))) {
+        Some((k, s)) => {
+            ensure_topics(k, &[&s.topic]).await?;
+            Some(KafkaSink::new(k, s, acks.clone())?)
+        }
+        None => None,
+    };
+    Ok(stages::Sinks {
+        jsonl: jsonl.map(JsonlSink::create).transpose()?,
+        kafka,
+        acks,
+    })
+}
+
+/// Runs a replay to completion on the current tokio runtime.
+pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
+    let cfg = &job.config;
+    let (model, make) = model_and_engines(cfg, &job.config_name, &job.model_dir)?;
     let version = model.manifest.version.clone();
     let live_model = live(model);
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &job.input)?;
-    let sink = job.out.as_deref().map(JsonlSink::create).transpose()?;
-    let engine = FeatureEngine::new(spec, scaler, cfg.features.policy())
-        .with_bar_source(cfg.features.bar_source);
+    let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
 
     let cap = cfg.inference.channel_capacity;
-    let (ev_tx, ev_rx) = mpsc::channel::<MarketEvent>(cap);
+    let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
     // Small on purpose: queueing ahead of the model shows up as latency, not as hidden memory.
     let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
-    let (sig_tx, sig_rx) = mpsc::channel::<Vec<Signal>>(cap);
+    let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
 
     let started = Instant::now();
-    let src = tokio::task::spawn_blocking(move || source_stage(source, ev_tx, job.speed));
-    let feat = tokio::spawn(feature_stage(engine, ev_rx, win_tx));
-    let inf = tokio::spawn(inference_stage(cfg, job.speed, live_model).run(win_rx, sig_tx));
-    let snk = tokio::task::spawn_blocking(move || sink_stage(sink, sig_rx));
+    let speed = job.speed;
+    let src = tokio::task::spawn_blocking(move || stages::source_stage(source, ev_tx, speed));
+    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None));
+    let inf = tokio::spawn(inference_stage(cfg, job.speed, false, live_model).run(win_rx, sig_tx));
+    let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
     let src_res = src.await.map_err(joined)?;
-    let engine_stats = feat.await.map_err(joined)?;
+    let features = feat.await.map_err(joined)?;
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
     // Dead letters first: they matter most when the source failed on too many bad rows.
     let dead_letters = flush_dead_letters(&job.input)?;
     let (files, events) = src_res?;
     let stats = inf_res?;
-    snk_res?;
+    let (_, kafka_sink) = snk_res?;
+    let engine_stats = features.engine;
     if engine_stats.bars == 0 && engine_stats.rejected_wrong_interval > 0 {
         return Err(AppError::Config(format!(
             "none of the {} bars in {:?} is {} s long (features.bar_interval_secs in {})",
@@ -193,33 +282,25 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         files,
         events,
         engine: engine_stats,
-        signals: stats.signals,
-        long_signals: stats.long,
-        invalid_feature_signals: stats.invalid,
-        batches: stats.batches,
-        mean_batch: stats.signals as f64 / stats.batches.max(1) as f64,
-        latency: stats.latency.summary(),
-        processing: stats.processing.summary(),
-        batch_compute: stats.compute.summary(),
-        elapsed_secs: elapsed,
-        windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
-        out: job.out,
-        dead_letters,
-    })
+        kafka_sink,
+        kafka_source: None,
+        ..Summary::from_infer(stats, elapsed, job.out)
+    }
+    .with_dead_letters(dead_letters))
 }
 
-/// The inference stage for a replay. Unpaced, event time drives the batch deadline (deterministic
-/// batches); paced, the wall clock does, as it will live, so a batch never waits for the next bar.
-fn inference_stage(cfg: &Config, speed: Speed, model: LiveModel) -> InferenceStage {
+/// The inference stage. Unpaced replay batches on event time (deterministic batches); paced
+/// replay and live input on the wall clock, so a batch never waits for the next bar.
+fn inference_stage(cfg: &Config, speed: Speed, live_input: bool, model: LiveModel) -> InferenceStage {
     InferenceStage {
         model,
         max_batch: cfg.inference.max_batch,
         max_wait_us: cfg.inference.max_wait_us as i64,
         batch_clock: match speed {
-            Speed::Max => BatchClock::Event,
-            Speed::Times(_) => BatchClock::Wall,
+            Speed::Max if !live_input => BatchClock::Event,
+            _ => BatchClock::Wall,
         },
-        emit_clock: EmitClock::Replay,
+        emit_clock: if live_input { EmitClock::Live } else { EmitClock::Replay },
     }
 }
 
@@ -236,84 +317,3 @@ pub fn flush_dead_letters(input: &ReplayOptions) -> Result<Option<(PathBuf, u64)
     })
 }
 
-/// Reads the files in event-time order; paces them when `speed` asks.
-fn source_stage(
-    mut source: ReplaySource,
-    tx: mpsc::Sender<MarketEvent>,
-    speed: Speed,
-) -> Result<(Vec<FileStats>, u64), AppError> {
-    let (mut n, started, mut first_ts) = (0u64, Instant::now(), None);
-    for ev in source.by_ref() {
-        let ev = ev?;
-        if let Speed::Times(x) = speed {
-            let t0 = *first_ts.get_or_insert(ev.ts_event_ns);
-            let ahead_ns = ev.ts_event_ns.saturating_sub(t0).max(0) as f64;
-            let due = Duration::from_secs_f64((ahead_ns / x / 1e9).min(1e9));
-            // Short naps, so a failed downstream is noticed during long waits.
-            while let Some(wait) = due.checked_sub(started.elapsed()) {
-                if tx.is_closed() {
-                    break;
-                }
-                std::thread::sleep(wait.min(Duration::from_millis(100)));
-            }
-        }
-        n += 1;
-        if tx.blocking_send(ev).is_err() {
-            break; // downstream stopped (it failed): its error is reported
-        }
-    }
-    Ok((source.stats(), n))
-}
-
-async fn feature_stage(
-    mut engine: FeatureEngine,
-    mut rx: mpsc::Receiver<MarketEvent>,
-    tx: mpsc::Sender<Stamped<Window>>,
-) -> EngineStats {
-    while let Some(ev) = rx.recv().await {
-        let entered = Instant::now();
-        if let Some(w) = engine.on_event(&ev) {
-            let feature_us = entered.elapsed().as_micros() as u64;
-            let stamped = Stamped {
-                item: w,
-                entered,
-                feature_us,
-            };
-            if tx.send(stamped).await.is_err() {
-                return engine.stats().clone();
-            }
-        }
-    }
-    // End of the data: bars still being built from trades close now.
-    let entered = Instant::now();
-    for w in engine.flush() {
-        let stamped = Stamped {
-            item: w,
-            entered,
-            feature_us: entered.elapsed().as_micros() as u64,
-        };
-        if tx.send(stamped).await.is_err() {
-            break;
-        }
-    }
-    engine.stats().clone()
-}
-
-fn sink_stage(
-    mut sink: Option<JsonlSink>,
-    mut rx: mpsc::Receiver<Vec<Signal>>,
-) -> Result<u64, AppError> {
-    let mut n = 0;
-    while let Some(batch) = rx.blocking_recv() {
-        if let Some(s) = sink.as_mut() {
-            for sig in &batch {
-                s.write(sig)?;
-            }
-        }
-        n += batch.len() as u64;
-    }
-    if let Some(s) = sink {
-        s.close()?;
-    }
-    Ok(n)
-}

@@ -1,0 +1,178 @@
+//! The stages every pipeline shares: the file source, the feature stage and the sink stage.
+//!
+//! The feature stage keeps one [`FeatureEngine`] per input partition (one for files): a Kafka
+//! partition is read at its own pace, so its event time must not age another partition's
+//! symbols into Stale, and dropping a revoked partition's state is dropping its engine. It
+//! releases the offset of every live Kafka event that made no window, and discards the windows
+//! of warm-up events (the previous owner emitted those signals). The sink stage writes each
+//! signal to every sink; the Kafka sink's delivery report, or the JSONL write when there is no
+//! Kafka sink, releases the signal's input offset.
+#![allow(clippy::disallowed_methods)] // stages stamp when a bar enters: this is the edge that owns wall time
+
+use super::{AppError, Speed};
+use crate::features::{EngineStats, FeatureEngine, Window};
+use crate::infer::{SignalBatch, Stamped};
+use crate::ingest::FileStats;
+use crate::ingest::kafka::{Acks, SourceItem, Tp};
+use crate::ingest::replay::ReplaySource;
+use crate::sink::JsonlSink;
+use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Reads the files in event-time order; paces them when `speed` asks.
+pub(super) fn source_stage(
+    mut source: ReplaySource,
+    tx: mpsc::Sender<SourceItem>,
+    speed: Speed,
+) -> Result<(Vec<FileStats>, u64), AppError> {
+    let (mut n, started, mut first_ts) = (0u64, Instant::now(), None);
+    for ev in source.by_ref() {
+        let ev = ev?;
+        if let Speed::Times(x) = speed {
+            let t0 = *first_ts.get_or_insert(ev.ts_event_ns);
+            let ahead_ns = ev.ts_event_ns.saturating_sub(t0).max(0) as f64;
+            let due = Duration::from_secs_f64((ahead_ns / x / 1e9).min(1e9));
+            // Short naps, so a failed downstream is noticed during long waits.
+            while let Some(wait) = due.checked_sub(started.elapsed()) {
+                if tx.is_closed() {
+                    break;
+                }
+                std::thread::sleep(wait.min(Duration::from_millis(100)));
+            }
+        }
+        n += 1;
+        if tx.blocking_send(SourceItem::Event(ev, None)).is_err() {
+            break; // downstream stopped (it failed): its error is reported
+        }
+    }
+    Ok((source.stats(), n))
+}
+
+/// Makes a fresh engine: one per Kafka partition, one for files.
+pub type EngineFactory = Box<dyn Fn() -> FeatureEngine + Send>;
+
+/// What the feature stage did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeatureOutcome {
+    pub engine: EngineStats,
+    /// Windows of warm-up re-reads, not emitted.
+    pub warmup_windows: u64,
+    /// Partitions whose state was dropped on a revoke.
+    pub partitions_dropped: u64,
+}
+
+pub(super) async fn feature_stage(
+    make: EngineFactory,
+    mut rx: mpsc::Receiver<SourceItem>,
+    tx: mpsc::Sender<Stamped<Window>>,
+    acks: Option<Acks>,
+) -> FeatureOutcome {
+    let mut engines: HashMap<Option<Tp>, FeatureEngine> = HashMap::new();
+    let mut out = FeatureOutcome::default();
+    while let Some(item) = rx.recv().await {
+        let (ev, prov) = match item {
+            SourceItem::Revoked(tps) => {
+                for tp in tps {
+                    if let Some(e) = engines.remove(&Some(tp)) {
+                        out.engine.absorb(e.stats());
+                        out.partitions_dropped += 1;
+                    }
+                }
+                continue;
+            }
+            SourceItem::Event(ev, prov) => (ev, prov),
+        };
+        let key = prov.as_ref().map(|p| p.origin.tp.clone());
+        let engine = engines.entry(key).or_insert_with(&make);
+        let entered = Instant::now();
+        let window = engine.on_event(&ev);
+        let feature_us = entered.elapsed().as_micros() as u64;
+        match (window, prov) {
+            (Some(_), Some(p)) if !p.live => out.warmup_windows += 1,
+            (Some(item), prov) => {
+                let origin = prov.map(|p| p.origin);
+                let stamped = Stamped {
+                    item,
+                    entered,
+                    feature_us,
+                    origin,
+                };
+                if tx.send(stamped).await.is_err() {
+                    break;
+                }
+            }
+            (None, Some(p)) if p.live => {
+                if let Some(a) = &acks {
+                    a.done(&p.origin);
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    // End of the files: bars still being built from trades close now. (A Kafka partition's
+    // open bar is not closed: its trades are re-read by whoever consumes next.)
+    if let Some(e) = engines.get_mut(&None) {
+        let entered = Instant::now();
+        for item in e.flush() {
+            let stamped = Stamped {
+                item,
+                entered,
+                feature_us: entered.elapsed().as_micros() as u64,
+                origin: None,
+            };
+            if tx.send(stamped).await.is_err() {
+                break;
+            }
+        }
+    }
+    for e in engines.values() {
+        out.engine.absorb(e.stats());
+    }
+    out
+}
+
+/// Where signals go.
+#[derive(Default)]
+pub(super) struct Sinks {
+    pub jsonl: Option<JsonlSink>,
+    pub kafka: Option<KafkaSink>,
+    /// Offsets to release when there is no Kafka sink to do it.
+    pub acks: Option<Acks>,
+}
+
+pub(super) fn sink_stage(
+    mut sinks: Sinks,
+    mut rx: mpsc::Receiver<SignalBatch>,
+) -> Result<(u64, Option<KafkaSinkStats>), AppError> {
+    let mut n = 0;
+    while let Some(batch) = rx.blocking_recv() {
+        if let Some(s) = sinks.jsonl.as_mut() {
+            for sig in &batch.signals {
+                s.write(sig)?;
+            }
+            if sinks.acks.is_some() && sinks.kafka.is_none() {
+                s.flush()?; // the file holds them before their input offsets are released
+            }
+        }
+        for (sig, origin) in batch.signals.iter().zip(batch.origins) {
+            match (sinks.kafka.as_mut(), origin) {
+                (Some(k), origin) => k.send(sig, origin)?,
+                (None, Some(o)) => {
+                    if let Some(a) = &sinks.acks {
+                        a.done(&o);
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        n += batch.signals.len() as u64;
+    }
+    if let Some(s) = sinks.jsonl {
+        s.close()?;
+    }
+    let kafka = sinks.kafka.map(KafkaSink::close).transpose()?;
+    Ok((n, kafka))
+}

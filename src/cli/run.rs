@@ -1,0 +1,79 @@
+//! `signal-engine run`: the configured job. With a `[kafka.source]` it consumes market data from
+//! Kafka until SIGINT/SIGTERM (or `--stop-when-idle`); otherwise it replays `replay.data`.
+
+use crate::app::{KafkaJob, run_kafka};
+use crate::config::Config;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Model bundle directory (default: the config's model.dir).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Kafka: also write signals to this JSONL file (default: the config's sink.jsonl).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Kafka: stop (gracefully, committing) after no message arrived for this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub stop_when_idle: Option<f64>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+}
+
+pub fn run(config: Config, config_name: String, a: RunArgs) -> anyhow::Result<()> {
+    let on_kafka = config.kafka.as_ref().is_some_and(|k| k.source.is_some());
+    if !on_kafka {
+        if a.model.is_some() || a.out.is_some() || a.stop_when_idle.is_some() {
+            anyhow::bail!("--model, --out and --stop-when-idle need a [kafka.source] in {config_name}; use `replay` for files");
+        }
+        return super::replay::run_configured(config, config_name);
+    }
+    let idle = match a.stop_when_idle {
+        Some(s) if s > 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
+        Some(s) => anyhow::bail!("--stop-when-idle must be a positive number of seconds, got {s}"),
+        None => None,
+    };
+    let job = KafkaJob {
+        model_dir: a.model.unwrap_or_else(|| config.model.dir.clone()),
+        out: a.out.or_else(|| config.sink.jsonl.clone()),
+        stop_when_idle: idle,
+        config,
+        config_name,
+    };
+    let rt = super::runtime()?;
+    let summary = rt
+        .block_on(run_kafka(job, shutdown_signal()))
+        .context("kafka run failed")?;
+    super::replay::print_summary(&summary);
+    super::replay::write_summary(&summary, a.summary_json.as_deref())
+}
+
+/// Resolves on SIGINT or SIGTERM. If a handler cannot be installed, that signal is not awaited
+/// (its default action, ending the process, still applies).
+async fn shutdown_signal() {
+    let int = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = int => {}
+        () = term => {}
+    }
+}
