@@ -2,12 +2,21 @@
 # The project's test command (README "Test"): installs what the tests need, then runs every test.
 # - scripts/oracle.sh makes a venv with the pinned outside oracles (TA-Lib, numpy, scikit-learn)
 #   and re-derives the committed goldens from them, byte for byte;
-# - cargo runs the unit, property and integration tests against those goldens and real data,
-#   and each benchmark once as a smoke test.
-# Later issues add their services (the Kafka broker) here, never to .ci/run alone.
+#   (the same venv carries confluent-kafka, the independent Kafka client of the Kafka tests);
+# - scripts/kafka-broker.sh installs the pinned tansu broker once per machine (cached; about 15
+#   minutes the first time) and starts it on a free 127.0.0.1 port for the Kafka tests;
+# - cargo runs the unit, property and integration tests against those goldens, real data and
+#   the broker, and each benchmark once as a smoke test.
+# Services are started here, never in .ci/run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/oracle.sh
+SIGNAL_ENGINE_KAFKA=$(scripts/kafka-broker.sh start)
+trap 'scripts/kafka-broker.sh stop' EXIT
+SIGNAL_ENGINE_TANSU=$(scripts/kafka-broker.sh path)
+SIGNAL_ENGINE_PYTHON=$PWD/${ORACLE_VENV:-.venv-oracle}/bin/python
+SIGNAL_ENGINE_REQUIRE_KAFKA=1
+export SIGNAL_ENGINE_KAFKA SIGNAL_ENGINE_TANSU SIGNAL_ENGINE_PYTHON SIGNAL_ENGINE_REQUIRE_KAFKA
 cargo test --locked --bench pipeline --bench features --bench training   # each benchmark once, as a smoke test
 cargo test --locked --doc
 cargo test --locked --lib --bins --tests

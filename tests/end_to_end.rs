@@ -233,6 +233,7 @@ fn stamped(
         item: w,
         entered: std::time::Instant::now(),
         feature_us: 1,
+        origin: None,
     }
 }
 
@@ -255,7 +256,7 @@ async fn inference_stage_flushes_its_partial_batch_at_the_end() {
     let stats = run.await.unwrap().unwrap();
     let mut sizes = Vec::new();
     while let Some(batch) = srx.recv().await {
-        sizes.push(batch.len());
+        sizes.push(batch.signals.len());
     }
     // max_batch 4: two full batches at once, the partial one when the input closes.
     assert_eq!(sizes, vec![4, 4, 2]);

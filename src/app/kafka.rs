@@ -94,7 +94,8 @@ pub async fn run_kafka(
 }
 
 /// Returns when it is time to stop: `shutdown`, the idle limit, the sink stage ending (it only
-/// ends early on a failure), or a failed dead letter.
+/// ends early on a failure), the consumer thread ending (it only ends early on a failure), or a
+/// failed dead letter.
 async fn supervise<T>(
     source: &KafkaSource,
     sink: &tokio::task::JoinHandle<T>,
@@ -111,7 +112,7 @@ async fn supervise<T>(
             }
             () = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
-        if sink.is_finished() || source.failure().is_some() {
+        if sink.is_finished() || source.failure().is_some() || source.is_finished() {
             return;
         }
         let now = source.stats().messages;

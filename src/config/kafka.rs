@@ -98,6 +98,9 @@ pub struct KafkaSourceConfig {
     /// final commit (what is still in flight then is re-read by the next owner: a duplicate, never
     /// a loss).
     pub revoke_drain_ms: u64,
+    /// When the pipeline is full the consumer waits this long for room, then pauses its
+    /// partitions (and keeps polling, so the group sees it alive) until the backlog is gone.
+    pub pause_after_ms: u64,
     /// librdkafka consumer properties (on top of `kafka.options`), e.g. `"session.timeout.ms"`.
     pub options: BTreeMap<String, OptionValue>,
 }
@@ -113,6 +116,7 @@ impl Default for KafkaSourceConfig {
             warmup_bars: None,
             commit_interval_ms: 1_000,
             revoke_drain_ms: 5_000,
+            pause_after_ms: 500,
             options: BTreeMap::new(),
         }
     }
@@ -188,6 +192,12 @@ impl KafkaConfig {
                 p.push(format!(
                     "kafka.source.commit_interval_ms: {} is not in 10..=3600000",
                     s.commit_interval_ms
+                ));
+            }
+            if s.pause_after_ms > 60_000 {
+                p.push(format!(
+                    "kafka.source.pause_after_ms: {} is not in 0..=60000 (a longer wait would hold up rebalances)",
+                    s.pause_after_ms
                 ));
             }
             if s.format == WireFormat::Binance

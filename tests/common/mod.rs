@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: fixture paths and a tiny model trained on real data.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use signal_engine::config::Config;
 use signal_engine::event::MarketEvent;
 use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};

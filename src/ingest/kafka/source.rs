@@ -245,7 +245,7 @@ fn commit(
 /// One step of the FIFO.
 enum Action {
     /// Send an event down the pipeline (begun in `Acks` first when live).
-    Forward(MarketEvent, Provenance),
+    Forward(SourceItem, Provenance),
     /// Dead-letter a malformed message.
     DeadLetter {
         origin: Origin,
@@ -267,7 +267,8 @@ pub struct KafkaSource {
 }
 
 impl KafkaSource {
-    /// Subscribes and starts the consumer thread; events go to `tx`.
+    /// Subscribes and starts the consumer thread; events go to `tx`. Call inside the tokio
+    /// runtime that runs the pipeline.
     pub fn start(
         kafka: &KafkaConfig,
         cfg: &KafkaSourceConfig,
@@ -318,6 +319,10 @@ impl KafkaSource {
         let stop = Arc::new(AtomicBool::new(false));
         let mut lp = Loop {
             shared: shared.clone(),
+            rt: tokio::runtime::Handle::try_current().map_err(|_| {
+                KafkaError::Fatal("the Kafka source must be started inside a tokio runtime".into())
+            })?,
+            pause_after: Duration::from_millis(cfg.pause_after_ms),
             dead_letters: dead_letters.clone(),
             fifo: VecDeque::new(),
             paused: false,
@@ -338,14 +343,18 @@ impl KafkaSource {
         })
     }
 
-    /// Asks the consumer thread to stop reading (the pipeline then drains).
+    /// Asks the consumer thread to stop reading (the pipeline then drains). When the thread has
+    /// already died (a panic), closes its channel itself, so the pipeline still ends.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+        if self.is_finished() {
+            self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
     }
 
-    /// A handle that stops the source from elsewhere (a signal handler).
-    pub fn stopper(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
+    /// The consumer thread has ended (stopped, or died).
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
     }
 
     pub fn stats(&self) -> SourceStats {
@@ -385,6 +394,9 @@ impl KafkaSource {
 
 struct Loop {
     shared: Arc<Shared>,
+    /// The pipeline's runtime, to wait on its channel.
+    rt: tokio::runtime::Handle,
+    pause_after: Duration,
     dead_letters: Option<Arc<AckingProducer>>,
     fifo: VecDeque<Action>,
     paused: bool,
@@ -474,7 +486,7 @@ impl Loop {
                 sh.acks.pass(&o);
                 (Step::Done, None)
             }
-            Action::Forward(ev, prov) => {
+            Action::Forward(item, prov) => {
                 if !sh.acks.is_current(&prov.origin) {
                     return (Step::Done, None); // read before a revoke: the next owner has it
                 }
@@ -484,15 +496,28 @@ impl Loop {
                 if prov.live {
                     sh.acks.begin(&prov.origin);
                 }
-                match tx.try_send(SourceItem::Event(ev, Some(prov))) {
-                    Ok(()) => (Step::Done, None),
-                    Err(TrySendError::Full(SourceItem::Event(ev, Some(prov)))) => {
+                let item = match tx.try_send(item) {
+                    Ok(()) => return (Step::Done, None),
+                    Err(TrySendError::Closed(_)) => return (Step::Closed, None),
+                    Err(TrySendError::Full(item)) => item,
+                };
+                // A full pipeline usually frees a slot within milliseconds: wait for it here.
+                // Pausing purges librdkafka's prefetched messages (they are fetched again on
+                // resume), so it is kept for stalls longer than `pause_after_ms`.
+                let pause_after = self.pause_after;
+                let wait = async move { tokio::time::timeout(pause_after, tx.reserve_owned()).await };
+                match self.rt.block_on(wait) {
+                    Ok(Ok(permit)) => {
+                        permit.send(item);
+                        (Step::Done, None)
+                    }
+                    Ok(Err(_)) => (Step::Closed, None),
+                    Err(_) => {
                         if prov.live {
                             sh.acks.retract(&prov.origin);
                         }
-                        (Step::Blocked, Some(Action::Forward(ev, prov)))
+                        (Step::Blocked, Some(Action::Forward(item, prov)))
                     }
-                    Err(_) => (Step::Closed, None),
                 }
             }
             Action::DeadLetter { .. } => self.dead_letter(action),
@@ -593,7 +618,8 @@ impl Loop {
         let action = match decode(m.payload(), sh.cfg.format, sh.cfg.exchange, recv_ns) {
             Ok(Decoded::Event(ev)) => {
                 bump(if live { &sh.stats.events } else { &sh.stats.warmup_events });
-                Action::Forward(ev, Provenance { origin, live })
+                let prov = Provenance { origin, live };
+                Action::Forward(SourceItem::Event(ev, Some(prov.clone())), prov)
             }
             Ok(Decoded::Ignored) => {
                 bump(&sh.stats.ignored);

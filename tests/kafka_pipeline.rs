@@ -1,0 +1,60 @@
+//! A real kline file through a real broker: `publish` → engine (`run` on Kafka) → signals topic,
+//! read back by the Python `confluent-kafka` client. Needs the broker `scripts/test.sh` starts.
+
+mod common;
+
+use common::kafka::{self, Engine, EngineSpec};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Count, keys, headers, schema, per-symbol order and values: the signals topic holds exactly
+/// what a file replay of the same data emits, once each. A small channel makes the consumer
+/// pause (Kafka's own backpressure) without losing anything.
+#[test]
+fn published_klines_come_out_as_the_replays_signals() {
+    let Some(env) = kafka::env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = kafka::demo_files(&["ALGO", "DOT", "NEAR"]);
+    let topic = kafka::unique("pipeline-in");
+    kafka::publish(&env.brokers, &topic, 3, &data, None);
+    let mut spec = EngineSpec::new(&env.brokers, &topic, "pipeline");
+    spec.channel_capacity = 8; // far below one partition's backlog: the consumer must pause
+    spec.pause_after_ms = 50;
+    let summary = Engine::spawn(&spec, dir.path(), "a").wait(Duration::from_secs(240));
+
+    let expected = kafka::replay_expected(&data, dir.path());
+    assert!(expected.len() > 3_000, "{} signals", expected.len());
+    let got = kafka::consume(&env, &env.brokers, &spec.signals, 5.0);
+    let agreement = kafka::check_against_replay(&got, &expected, 0.0);
+    assert_eq!(agreement.duplicates, 0, "nothing failed, so no signal may repeat");
+    assert_eq!(got.len(), expected.len());
+
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(kafka::repo("schemas/signal.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut last: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    for m in &got {
+        assert!(validator.is_valid(&m.value), "{}", m.value);
+        assert_eq!(m.key, m.value["symbol"].as_str().unwrap(), "key = symbol");
+        assert_eq!(m.headers["schema_version"], "1");
+        assert_eq!(m.headers["model_version"], m.value["model_version"].as_str().unwrap());
+        // One symbol lives on one partition, in bar order.
+        let t = m.value["bar_close_time_ms"].as_i64().unwrap();
+        if let Some(&(p, o, prev)) = last.get(&m.key) {
+            assert_eq!(p, m.partition, "{} moved partitions", m.key);
+            if o < m.offset {
+                assert!(t > prev, "{}: bar {t} after {prev}", m.key);
+            }
+        }
+        last.insert(m.key.clone(), (m.partition, m.offset, t));
+    }
+    assert_eq!(last.len(), 3, "three symbols");
+
+    let src = &summary["kafka_source"];
+    assert_eq!(src["events"], 3 * 1440, "{summary}");
+    assert_eq!(src["malformed"], 0);
+    assert!(src["pauses"].as_u64().unwrap() > 0, "the small channel never paused the consumer");
+    assert_eq!(summary["kafka_sink"]["delivered"], expected.len() as u64);
+}
