@@ -190,7 +190,9 @@ impl MarketEvent {
             }
         };
         match &self.kind {
-            EventKind::Trade { price: p, qty: q, .. } => {
+            EventKind::Trade {
+                price: p, qty: q, ..
+            } => {
                 price("price", *p)?;
                 qty("qty", *q)
             }
@@ -206,7 +208,12 @@ impl MarketEvent {
                 qty("ask_qty", *ask_qty)
             }
             EventKind::Bar(b) => {
-                for (n, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close)] {
+                for (n, v) in [
+                    ("open", b.open),
+                    ("high", b.high),
+                    ("low", b.low),
+                    ("close", b.close),
+                ] {
                     price(n, v)?;
                 }
                 for (n, v) in [

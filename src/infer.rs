@@ -105,6 +105,17 @@ pub fn score_batch(
         .collect())
 }
 
+/// `score_batch` without the model: p = 0.5, expected return 0 (benchmarks of the rest).
+fn stub_batch(live: &LiveModel, batch: &[Stamped<Window>], clock: EmitClock) -> Vec<Signal> {
+    let model = live.load_full();
+    let newest = batch.iter().map(|w| w.item.bar_close_time_ms).max();
+    let now_ms = clock.now_ms(newest.unwrap_or(0));
+    batch
+        .iter()
+        .map(|w| make_signal(&model, &w.item, 0.5, 0.0, now_ms, w.entered))
+        .collect()
+}
+
 fn make_signal(
     model: &LoadedModel,
     w: &Window,
@@ -163,6 +174,9 @@ pub struct InferenceStage {
     pub max_wait_us: i64,
     pub batch_clock: BatchClock,
     pub emit_clock: EmitClock,
+    /// Benchmarks only: score every window p = 0.5 without running the model, so a benchmark
+    /// times everything around it (the Kafka path). Never set by the CLI.
+    pub skip_forward: bool,
 }
 
 impl InferenceStage {
@@ -229,10 +243,14 @@ impl InferenceStage {
         stats: &mut InferStats,
         tx: &mpsc::Sender<SignalBatch>,
     ) -> Result<bool, InferError> {
-        let (model, clock) = (self.model.clone(), self.emit_clock);
+        let (model, clock, skip) = (self.model.clone(), self.emit_clock, self.skip_forward);
         let (batch, signals, forward_us) = tokio::task::spawn_blocking(move || {
             let t0 = Instant::now();
-            let signals = score_batch(&model, &batch, clock);
+            let signals = if skip {
+                Ok(stub_batch(&model, &batch, clock))
+            } else {
+                score_batch(&model, &batch, clock)
+            };
             (batch, signals, t0.elapsed().as_micros() as u64)
         })
         .await

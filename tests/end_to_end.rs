@@ -222,6 +222,7 @@ fn stage(
         max_wait_us: 2_000,
         batch_clock: clock,
         emit_clock: signal_engine::clock::EmitClock::Replay,
+        skip_forward: false,
     }
 }
 

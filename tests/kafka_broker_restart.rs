@@ -28,7 +28,13 @@ fn start_broker(tansu: &Path, dir: &Path, port: u16) -> Child {
         .unwrap();
     let child = Command::new(tansu)
         .current_dir(dir)
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
         .args(["--storage-engine", "sqlite://tansu.db"])
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
@@ -36,7 +42,10 @@ fn start_broker(tansu: &Path, dir: &Path, port: u16) -> Child {
         .expect("start tansu");
     let t0 = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "tansu did not listen");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "tansu did not listen"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child
@@ -54,10 +63,17 @@ fn the_engine_rides_out_a_broker_restart_and_loses_nothing() {
     kafka::publish(&brokers, &topic, 2, &data, None);
     let mut spec = EngineSpec::new(&brokers, &topic, "restart");
     spec.idle_secs = 25.0;
+    // A small pipeline that pauses the consumer: input is read as signals go out, so the broker
+    // dies with most of the topic still unread.
+    spec.channel_capacity = 8;
+    spec.pause_after_ms = 50;
     let engine = Engine::spawn(&spec, dir.path(), "engine");
     let t0 = Instant::now();
     while engine.lines() < 300 {
-        assert!(t0.elapsed() < Duration::from_secs(120), "no signals before the restart");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no signals before the restart"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     broker.kill().unwrap(); // SIGKILL: no clean shutdown
@@ -75,10 +91,10 @@ fn the_engine_rides_out_a_broker_restart_and_loses_nothing() {
         summary["kafka_source"]
     );
     assert_eq!(got.len(), expected.len() + agreement.duplicates);
-    assert_eq!(
-        summary["kafka_source"]["events"].as_u64().unwrap(),
-        3 * 1440,
-        "every input message was read exactly once by this one consumer"
+    let events = summary["kafka_source"]["events"].as_u64().unwrap();
+    assert!(
+        events >= 3 * 1440,
+        "{events} events: some input was never read"
     );
     broker.kill().unwrap();
     broker.wait().unwrap();

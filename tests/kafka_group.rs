@@ -14,7 +14,11 @@ const MOVED_TOL: f64 = 0.01;
 fn wait_for_lines(e: &Engine, n: usize, limit: Duration) {
     let t0 = Instant::now();
     while e.lines() < n {
-        assert!(t0.elapsed() < limit, "only {} signals after {limit:?}", e.lines());
+        assert!(
+            t0.elapsed() < limit,
+            "only {} signals after {limit:?}",
+            e.lines()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -49,7 +53,10 @@ fn a_second_instance_takes_partitions_mid_stream_without_gaps_or_duplicates() {
     assert!(delivered(&sa) > 0 && delivered(&sb) > 0, "A {sa}\nB {sb}");
     assert_eq!(delivered(&sa) + delivered(&sb), expected.len() as u64);
     let warm = |s: &serde_json::Value| s["kafka_source"]["warmup_events"].as_u64().unwrap();
-    assert!(warm(&sa) + warm(&sb) > 0, "moved partitions must be re-warmed");
+    assert!(
+        warm(&sa) + warm(&sb) > 0,
+        "moved partitions must be re-warmed"
+    );
     assert!(sa["kafka_source"]["revoked"].as_u64().unwrap() > 0);
 }
 

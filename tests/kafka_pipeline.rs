@@ -26,7 +26,10 @@ fn published_klines_come_out_as_the_replays_signals() {
     assert!(expected.len() > 3_000, "{} signals", expected.len());
     let got = kafka::consume(&env, &env.brokers, &spec.signals, 5.0);
     let agreement = kafka::check_against_replay(&got, &expected, 0.0);
-    assert_eq!(agreement.duplicates, 0, "nothing failed, so no signal may repeat");
+    assert_eq!(
+        agreement.duplicates, 0,
+        "nothing failed, so no signal may repeat"
+    );
     assert_eq!(got.len(), expected.len());
 
     let schema: serde_json::Value = serde_json::from_str(
@@ -39,7 +42,10 @@ fn published_klines_come_out_as_the_replays_signals() {
         assert!(validator.is_valid(&m.value), "{}", m.value);
         assert_eq!(m.key, m.value["symbol"].as_str().unwrap(), "key = symbol");
         assert_eq!(m.headers["schema_version"], "1");
-        assert_eq!(m.headers["model_version"], m.value["model_version"].as_str().unwrap());
+        assert_eq!(
+            m.headers["model_version"],
+            m.value["model_version"].as_str().unwrap()
+        );
         // One symbol lives on one partition, in bar order.
         let t = m.value["bar_close_time_ms"].as_i64().unwrap();
         if let Some(&(p, o, prev)) = last.get(&m.key) {
@@ -55,6 +61,9 @@ fn published_klines_come_out_as_the_replays_signals() {
     let src = &summary["kafka_source"];
     assert_eq!(src["events"], 3 * 1440, "{summary}");
     assert_eq!(src["malformed"], 0);
-    assert!(src["pauses"].as_u64().unwrap() > 0, "the small channel never paused the consumer");
+    assert!(
+        src["pauses"].as_u64().unwrap() > 0,
+        "the small channel never paused the consumer"
+    );
     assert_eq!(summary["kafka_sink"]["delivered"], expected.len() as u64);
 }

@@ -28,6 +28,9 @@ pub struct KafkaJob {
     pub out: Option<PathBuf>,
     /// Stop once no message has arrived for this long (a backfill that should end).
     pub stop_when_idle: Option<Duration>,
+    /// Benchmarks only (`benches/kafka.rs`): skip the model forward (p = 0.5) to time the Kafka
+    /// path alone. The CLI never sets it.
+    pub skip_model_forward: bool,
 }
 
 /// Runs until `shutdown`, the idle limit or a failure; returns what it did.
@@ -43,7 +46,10 @@ pub async fn run_kafka(
         ))
     };
     let kafka = cfg.kafka.as_ref().ok_or_else(|| missing("kafka"))?;
-    let src_cfg = kafka.source.as_ref().ok_or_else(|| missing("kafka.source"))?;
+    let src_cfg = kafka
+        .source
+        .as_ref()
+        .ok_or_else(|| missing("kafka.source"))?;
     let (model, make) = model_and_engines(cfg, &job.config_name, &job.model_dir)?;
     let version = model.manifest.version.clone();
     let warmup_bars = src_cfg.warmup_bars.unwrap_or(make().warmup_bars() as u64);
@@ -62,7 +68,9 @@ pub async fn run_kafka(
     let source = KafkaSource::start(kafka, src_cfg, span_ms, acks.clone(), ev_tx)?;
     tracing::info!(topics = ?src_cfg.topics, group = %src_cfg.group_id, warmup_bars, "consuming");
     let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, Some(acks)));
-    let inf = tokio::spawn(inference_stage(cfg, Speed::Max, true, live(model)).run(win_rx, sig_tx));
+    let mut infer = inference_stage(cfg, Speed::Max, true, live(model));
+    infer.skip_forward = job.skip_model_forward;
+    let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
     supervise(&source, &snk, job.stop_when_idle, shutdown).await;
@@ -79,7 +87,9 @@ pub async fn run_kafka(
     let stats = inf_res?;
     let (_, kafka_sink) = snk_res?;
     if let Some(e) = dead_letter_failure {
-        return Err(AppError::Stage(format!("a dead letter could not be delivered: {e}")));
+        return Err(AppError::Stage(format!(
+            "a dead letter could not be delivered: {e}"
+        )));
     }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(Summary {

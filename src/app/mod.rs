@@ -219,7 +219,11 @@ async fn open_sinks(
     jsonl: Option<&Path>,
     acks: Option<Acks>,
 ) -> Result<stages::Sinks, AppError> {
-    let kafka = match cfg.kafka.as_ref().and_then(|k| k.sink.as_ref().map(|s| (k, s))) {
+    let kafka = match cfg
+        .kafka
+        .as_ref()
+        .and_then(|k| k.sink.as_ref().map(|s| (k, s)))
+    {
         Some((k, s)) => {
             ensure_topics(k, &[&s.topic]).await?;
             Some(KafkaSink::new(k, s, acks.clone())?)
@@ -291,7 +295,12 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
 
 /// The inference stage. Unpaced replay batches on event time (deterministic batches); paced
 /// replay and live input on the wall clock, so a batch never waits for the next bar.
-fn inference_stage(cfg: &Config, speed: Speed, live_input: bool, model: LiveModel) -> InferenceStage {
+fn inference_stage(
+    cfg: &Config,
+    speed: Speed,
+    live_input: bool,
+    model: LiveModel,
+) -> InferenceStage {
     InferenceStage {
         model,
         max_batch: cfg.inference.max_batch,
@@ -300,7 +309,12 @@ fn inference_stage(cfg: &Config, speed: Speed, live_input: bool, model: LiveMode
             Speed::Max if !live_input => BatchClock::Event,
             _ => BatchClock::Wall,
         },
-        emit_clock: if live_input { EmitClock::Live } else { EmitClock::Replay },
+        emit_clock: if live_input {
+            EmitClock::Live
+        } else {
+            EmitClock::Replay
+        },
+        skip_forward: false,
     }
 }
 
@@ -316,4 +330,3 @@ pub fn flush_dead_letters(input: &ReplayOptions) -> Result<Option<(PathBuf, u64)
         ))
     })
 }
-

@@ -40,7 +40,10 @@ pub fn run(mut config: Config, a: PublishArgs) -> anyhow::Result<()> {
     if let Some(b) = &a.brokers {
         kafka.brokers = b.clone();
     }
-    let topic = match (&a.topic, kafka.source.as_ref().and_then(|s| s.topics.first())) {
+    let topic = match (
+        &a.topic,
+        kafka.source.as_ref().and_then(|s| s.topics.first()),
+    ) {
         (Some(t), _) | (None, Some(t)) => t.clone(),
         (None, None) => bail!("no --topic given and the config has no kafka.source.topics"),
     };
@@ -94,7 +97,10 @@ pub fn run(mut config: Config, a: PublishArgs) -> anyhow::Result<()> {
     }
     producer.flush(Duration::from_secs(60))?;
     if let Some(e) = producer.failure() {
-        bail!("{} events could not be delivered to {topic}: {e}", producer.failures());
+        bail!(
+            "{} events could not be delivered to {topic}: {e}",
+            producer.failures()
+        );
     }
     crate::app::flush_dead_letters(&options)?;
     println!(

@@ -41,9 +41,7 @@ pub fn run(mut config: Config, config_name: String, a: ReplayArgs) -> anyhow::Re
 /// `run` on files: the config names the data, the model and the output.
 pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()> {
     if config.replay.data.is_empty() {
-        bail!(
-            "{config_name}: replay.data is empty and there is no [kafka.source]: nothing to run"
-        );
+        bail!("{config_name}: replay.data is empty and there is no [kafka.source]: nothing to run");
     }
     let job = ReplayJob {
         data: config.replay.data.clone(),
@@ -140,7 +138,10 @@ pub fn print_summary(s: &Summary) {
         );
     }
     if let Some(k) = &s.kafka_sink {
-        println!("  kafka out: {} signals delivered to {}", k.delivered, k.topic);
+        println!(
+            "  kafka out: {} signals delivered to {}",
+            k.delivered, k.topic
+        );
     }
     println!(
         "  {:.0} windows/s, {:.2} s wall{}",

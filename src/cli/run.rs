@@ -28,7 +28,9 @@ pub fn run(config: Config, config_name: String, a: RunArgs) -> anyhow::Result<()
     let on_kafka = config.kafka.as_ref().is_some_and(|k| k.source.is_some());
     if !on_kafka {
         if a.model.is_some() || a.out.is_some() || a.stop_when_idle.is_some() {
-            anyhow::bail!("--model, --out and --stop-when-idle need a [kafka.source] in {config_name}; use `replay` for files");
+            anyhow::bail!(
+                "--model, --out and --stop-when-idle need a [kafka.source] in {config_name}; use `replay` for files"
+            );
         }
         return super::replay::run_configured(config, config_name);
     }
@@ -41,6 +43,7 @@ pub fn run(config: Config, config_name: String, a: RunArgs) -> anyhow::Result<()
         model_dir: a.model.unwrap_or_else(|| config.model.dir.clone()),
         out: a.out.or_else(|| config.sink.jsonl.clone()),
         stop_when_idle: idle,
+        skip_model_forward: false,
         config,
         config_name,
     };

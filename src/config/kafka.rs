@@ -145,11 +145,8 @@ impl Default for KafkaSinkConfig {
 }
 
 /// Properties the engine sets itself: a user value would break at-least-once or idempotence.
-pub const RESERVED_CONSUMER_OPTIONS: &[&str] = &[
-    "enable.auto.commit",
-    "enable.auto.offset.store",
-    "group.id",
-];
+pub const RESERVED_CONSUMER_OPTIONS: &[&str] =
+    &["enable.auto.commit", "enable.auto.offset.store", "group.id"];
 pub const RESERVED_PRODUCER_OPTIONS: &[&str] = &["enable.idempotence", "acks"];
 
 impl KafkaConfig {
@@ -170,8 +167,16 @@ impl KafkaConfig {
                 .map(|k| format!("{key}.\"{k}\": is set by the engine (see kafka.brokers, kafka.source.group_id)"))
                 .collect::<Vec<_>>()
         };
-        p.extend(reserved("kafka.options", &self.options, RESERVED_CONSUMER_OPTIONS));
-        p.extend(reserved("kafka.options", &self.options, RESERVED_PRODUCER_OPTIONS));
+        p.extend(reserved(
+            "kafka.options",
+            &self.options,
+            RESERVED_CONSUMER_OPTIONS,
+        ));
+        p.extend(reserved(
+            "kafka.options",
+            &self.options,
+            RESERVED_PRODUCER_OPTIONS,
+        ));
         if let Some(s) = &self.source {
             if s.topics.is_empty() || s.topics.iter().any(|t| !valid_topic(t)) {
                 p.push(format!(
@@ -183,10 +188,17 @@ impl KafkaConfig {
                 p.push("kafka.source.group_id: must not be empty".into());
             }
             if let Some(t) = s.dead_letter_topic.as_deref().filter(|t| !valid_topic(t)) {
-                p.push(format!("kafka.source.dead_letter_topic: {t:?} is not a topic name"));
+                p.push(format!(
+                    "kafka.source.dead_letter_topic: {t:?} is not a topic name"
+                ));
             }
-            if s.dead_letter_topic.as_ref().is_some_and(|d| s.topics.contains(d)) {
-                p.push("kafka.source.dead_letter_topic: must not be one of kafka.source.topics".into());
+            if s.dead_letter_topic
+                .as_ref()
+                .is_some_and(|d| s.topics.contains(d))
+            {
+                p.push(
+                    "kafka.source.dead_letter_topic: must not be one of kafka.source.topics".into(),
+                );
             }
             if !(10..=3_600_000).contains(&s.commit_interval_ms) {
                 p.push(format!(
@@ -208,13 +220,24 @@ impl KafkaConfig {
                     s.exchange
                 ));
             }
-            p.extend(reserved("kafka.source.options", &s.options, RESERVED_CONSUMER_OPTIONS));
+            p.extend(reserved(
+                "kafka.source.options",
+                &s.options,
+                RESERVED_CONSUMER_OPTIONS,
+            ));
         }
         if let Some(s) = &self.sink {
             if !valid_topic(&s.topic) {
-                p.push(format!("kafka.sink.topic: {:?} is not a topic name", s.topic));
+                p.push(format!(
+                    "kafka.sink.topic: {:?} is not a topic name",
+                    s.topic
+                ));
             }
-            p.extend(reserved("kafka.sink.options", &s.options, RESERVED_PRODUCER_OPTIONS));
+            p.extend(reserved(
+                "kafka.sink.options",
+                &s.options,
+                RESERVED_PRODUCER_OPTIONS,
+            ));
         }
     }
 }
@@ -226,4 +249,77 @@ pub fn valid_topic(t: &str) -> bool {
         && t != ".."
         && t.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn problems(toml: &str) -> String {
+        match Config::from_toml(toml, "k.toml") {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_kafka_example_config_is_valid() {
+        let text = include_str!("../../config/kafka.toml");
+        let cfg = Config::from_toml(text, "config/kafka.toml").unwrap();
+        let k = cfg.kafka.unwrap();
+        assert_eq!(k.source.unwrap().topics, vec!["market-events"]);
+        assert_eq!(k.sink.unwrap().topic, "signals");
+    }
+
+    #[test]
+    fn settings_the_engine_owns_are_refused_by_name() {
+        let e = problems(
+            "[kafka]\n[kafka.source]\n[kafka.source.options]\n\"enable.auto.commit\" = true\n",
+        );
+        assert!(
+            e.contains("k.toml: kafka.source.options.\"enable.auto.commit\": is set by the engine"),
+            "{e}"
+        );
+        let e = problems("[kafka.options]\n\"enable.idempotence\" = false\n");
+        assert!(e.contains("kafka.options.\"enable.idempotence\""), "{e}");
+        let e = problems("[kafka]\n[kafka.sink.options]\nacks = 1\n");
+        assert!(e.contains("kafka.sink.options.\"acks\""), "{e}");
+    }
+
+    #[test]
+    fn topics_formats_and_limits_are_checked() {
+        let e = problems("[kafka.source]\ntopics = [\"a b\"]\n");
+        assert!(e.contains("kafka.source.topics"), "{e}");
+        let e = problems("[kafka.source]\ndead_letter_topic = \"market-events\"\n");
+        assert!(e.contains("must not be one of kafka.source.topics"), "{e}");
+        let e = problems("[kafka.source]\nformat = \"binance\"\nexchange = \"okx\"\n");
+        assert!(
+            e.contains("kafka.source.exchange: okx is not a Binance venue"),
+            "{e}"
+        );
+        let e = problems("[kafka.source]\nformat = \"csv\"\n");
+        assert!(e.contains("csv"), "{e}");
+        let e = problems("[kafka]\nbrokers = \" \"\nnew_topic_partitions = 0\n");
+        assert!(
+            e.contains("kafka.brokers") && e.contains("kafka.new_topic_partitions"),
+            "{e}"
+        );
+        let e = problems("[kafka.sink]\ntopic = \"..\"\n");
+        assert!(e.contains("kafka.sink.topic"), "{e}");
+        let e = problems("[kafka.source]\npause_after_ms = 600000\n");
+        assert!(e.contains("kafka.source.pause_after_ms"), "{e}");
+        assert!(problems("[kafka.source]\n[kafka.sink]\n").is_empty());
+    }
+
+    #[test]
+    fn option_values_pass_through_as_text() {
+        let cfg = Config::from_toml(
+            "[kafka.options]\n\"linger.ms\" = 5\n\"a\" = true\n\"b\" = \"x\"\n\"c\" = 0.5\n",
+            "k.toml",
+        )
+        .unwrap();
+        let o = cfg.kafka.unwrap().options;
+        let text: Vec<String> = o.values().map(|v| v.to_string()).collect();
+        assert_eq!(text, ["true", "x", "0.5", "5"]);
+    }
 }

@@ -132,16 +132,25 @@ impl EngineSpec {
         src.insert("group_id".into(), s(&self.group));
         src.insert("format".into(), s(self.format));
         src.insert("dead_letter_topic".into(), s(&self.dead_letters));
-        src.insert("revoke_drain_ms".into(), (self.revoke_drain_ms as i64).into());
+        src.insert(
+            "revoke_drain_ms".into(),
+            (self.revoke_drain_ms as i64).into(),
+        );
         src.insert("commit_interval_ms".into(), 200.into());
         src.insert("pause_after_ms".into(), (self.pause_after_ms as i64).into());
         let opts = src["options"].as_table_mut().unwrap();
-        opts.insert("session.timeout.ms".into(), (self.session_timeout_ms as i64).into());
+        opts.insert(
+            "session.timeout.ms".into(),
+            (self.session_timeout_ms as i64).into(),
+        );
         opts.insert("heartbeat.interval.ms".into(), 500.into());
         let sink = kafka["sink"].as_table_mut().unwrap();
         sink.insert("topic".into(), s(&self.signals));
         let inf = t["inference"].as_table_mut().unwrap();
-        inf.insert("channel_capacity".into(), (self.channel_capacity as i64).into());
+        inf.insert(
+            "channel_capacity".into(),
+            (self.channel_capacity as i64).into(),
+        );
         let path = dir.join(format!("{}.toml", unique("engine")));
         std::fs::write(&path, toml::to_string(&t).unwrap()).unwrap();
         path
@@ -236,7 +245,14 @@ pub struct Consumed {
 pub fn consume(env: &KafkaEnv, brokers: &str, topic: &str, idle_secs: f64) -> Vec<Consumed> {
     let out = Command::new(&env.python)
         .arg(repo("scripts/consume_signals.py"))
-        .args(["--brokers", brokers, "--topic", topic, "--from-beginning", "--raw"])
+        .args([
+            "--brokers",
+            brokers,
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--raw",
+        ])
         .args(["--idle-exit", &idle_secs.to_string()])
         .output()
         .expect("run scripts/consume_signals.py");
@@ -292,7 +308,11 @@ pub fn replay_expected(data: &[PathBuf], dir: &Path) -> BTreeMap<String, Value> 
 pub fn demo_files(symbols: &[&str]) -> Vec<PathBuf> {
     symbols
         .iter()
-        .map(|s| repo(&format!("tests/fixtures/klines/demo/{s}USDT-1m-2026-02.csv.gz")))
+        .map(|s| {
+            repo(&format!(
+                "tests/fixtures/klines/demo/{s}USDT-1m-2026-02.csv.gz"
+            ))
+        })
         .collect()
 }
 
@@ -334,7 +354,10 @@ pub fn check_against_replay(
         }
         if tol == 0.0 {
             assert_eq!(m.value["features_valid"], want["features_valid"], "{id}");
-            assert_eq!(m.value["expected_return_bps"], want["expected_return_bps"], "{id}");
+            assert_eq!(
+                m.value["expected_return_bps"], want["expected_return_bps"],
+                "{id}"
+            );
         }
         out.duplicates += usize::from(seen.insert(id, &m.value).is_some());
     }

@@ -32,11 +32,13 @@ pub fn client_config(
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &kafka.brokers)
         .set("client.id", &kafka.client_id)
-        .set_log_level(if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
-            RDKafkaLogLevel::Debug // RUST_LOG=librdkafka=debug, with `debug` in kafka.options
-        } else {
-            RDKafkaLogLevel::Warning
-        });
+        .set_log_level(
+            if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
+                RDKafkaLogLevel::Debug // RUST_LOG=librdkafka=debug, with `debug` in kafka.options
+            } else {
+                RDKafkaLogLevel::Warning
+            },
+        );
     if role == Role::Producer {
         // Java's partitioner, so signals of a symbol land where a JVM producer would put them.
         c.set("partitioner", "murmur2_random");
@@ -61,7 +63,9 @@ pub fn client_config(
 pub fn log(level: RDKafkaLogLevel, fac: &str, msg: &str) {
     use RDKafkaLogLevel as L;
     match level {
-        L::Emerg | L::Alert | L::Critical | L::Error => tracing::error!(target: "librdkafka", fac, "{msg}"),
+        L::Emerg | L::Alert | L::Critical | L::Error => {
+            tracing::error!(target: "librdkafka", fac, "{msg}")
+        }
         L::Warning => tracing::warn!(target: "librdkafka", fac, "{msg}"),
         L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{msg}"),
         L::Debug => tracing::debug!(target: "librdkafka", fac, "{msg}"),
@@ -139,7 +143,10 @@ pub fn check_topics(kafka: &KafkaConfig, topics: &[&str]) -> Result<(), KafkaErr
             .inner()
             .fetch_metadata(Some(t), Duration::from_secs(10))
             .map_err(|e| {
-                KafkaError::Fatal(format!("cannot reach {} to check topic {t}: {e}", kafka.brokers))
+                KafkaError::Fatal(format!(
+                    "cannot reach {} to check topic {t}: {e}",
+                    kafka.brokers
+                ))
             })?;
         let exists = md
             .topics()

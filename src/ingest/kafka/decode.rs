@@ -37,18 +37,24 @@ mod tests {
 
     #[test]
     fn market_events_are_checked_against_the_schema_rules() {
-        let ok = br#"{"exchange":"binance_futures","symbol":"LINKUSDT","ts_event_ns":1,"ts_recv_ns":1,
+        let ok =
+            br#"{"exchange":"binance_futures","symbol":"LINKUSDT","ts_event_ns":1,"ts_recv_ns":1,
             "kind":{"type":"trade","price":9.5,"qty":2.0,"side":"buy","id":7}}"#;
         let dec = decode(Some(ok), WireFormat::MarketEvent, Exchange::Binance, 0);
         assert!(matches!(dec, Ok(Decoded::Event(_))), "{dec:?}");
-        let neg = br#"{"exchange":"binance_futures","symbol":"LINKUSDT","ts_event_ns":1,"ts_recv_ns":1,
+        let neg =
+            br#"{"exchange":"binance_futures","symbol":"LINKUSDT","ts_event_ns":1,"ts_recv_ns":1,
             "kind":{"type":"trade","price":-9.5,"qty":2.0,"side":"buy","id":7}}"#;
         let err = decode(Some(neg), WireFormat::MarketEvent, Exchange::Binance, 0).unwrap_err();
         assert!(err.contains("price"), "{err}");
         let err = decode(None, WireFormat::MarketEvent, Exchange::Binance, 0).unwrap_err();
         assert!(err.contains("empty"), "{err}");
-        let err = decode(Some(b"{\"exch"), WireFormat::MarketEvent, Exchange::Binance, 0);
+        let err = decode(
+            Some(b"{\"exch"),
+            WireFormat::MarketEvent,
+            Exchange::Binance,
+            0,
+        );
         assert!(err.is_err());
     }
 }
-

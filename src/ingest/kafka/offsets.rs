@@ -115,7 +115,11 @@ impl Acks {
     /// full): it is held and begun again later, and meanwhile must not count as read.
     pub fn retract(&self, o: &Origin) {
         let mut g = self.lock();
-        if let Some(p) = g.parts.get_mut(&o.tp).filter(|p| p.generation == o.generation) {
+        if let Some(p) = g
+            .parts
+            .get_mut(&o.tp)
+            .filter(|p| p.generation == o.generation)
+        {
             p.pending.remove(&o.offset);
             if p.next == Some(o.offset + 1) {
                 p.next = Some(o.offset);
@@ -126,7 +130,11 @@ impl Acks {
     /// The message at `o` needs nothing (a message type the engine does not use).
     pub fn pass(&self, o: &Origin) {
         let mut g = self.lock();
-        if let Some(p) = g.parts.get_mut(&o.tp).filter(|p| p.generation == o.generation) {
+        if let Some(p) = g
+            .parts
+            .get_mut(&o.tp)
+            .filter(|p| p.generation == o.generation)
+        {
             p.next = Some(p.next.map_or(o.offset + 1, |n| n.max(o.offset + 1)));
         }
     }
@@ -134,7 +142,11 @@ impl Acks {
     /// Everything the message at `o` produced is acknowledged.
     pub fn done(&self, o: &Origin) {
         let mut g = self.lock();
-        if let Some(p) = g.parts.get_mut(&o.tp).filter(|p| p.generation == o.generation) {
+        if let Some(p) = g
+            .parts
+            .get_mut(&o.tp)
+            .filter(|p| p.generation == o.generation)
+        {
             p.pending.remove(&o.offset);
         }
     }
@@ -226,11 +238,17 @@ mod tests {
         acks.revoke(&a);
         let new = acks.assign(&a);
         assert_ne!(old, new);
-        assert!(!acks.begin(&at(&a, 6, old)), "a message read before the revoke");
+        assert!(
+            !acks.begin(&at(&a, 6, old)),
+            "a message read before the revoke"
+        );
         assert!(acks.begin(&at(&a, 5, new)));
         acks.done(&at(&a, 5, old)); // the old delivery report: must not release the new 5
         assert_eq!(acks.pending(std::slice::from_ref(&a)), 1);
-        assert_eq!(acks.to_commit(Some(std::slice::from_ref(&a))), vec![(a.clone(), 5)]);
+        assert_eq!(
+            acks.to_commit(Some(std::slice::from_ref(&a))),
+            vec![(a.clone(), 5)]
+        );
         assert!(acks.to_commit(Some(&[tp(2)])).is_empty());
     }
 }

@@ -117,7 +117,10 @@ impl AckingProducer {
         match self.producer.send(rec) {
             Ok(()) => Ok(Offer::Queued),
             Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => Ok(Offer::Full),
-            Err((e, _)) => Err(KafkaError::Fatal(format!("cannot produce to {}: {e}", r.topic))),
+            Err((e, _)) => Err(KafkaError::Fatal(format!(
+                "cannot produce to {}: {e}",
+                r.topic
+            ))),
         }
     }
 

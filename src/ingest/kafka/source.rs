@@ -99,7 +99,10 @@ enum Phase {
     /// No message seen yet: the first one decides the warm-up.
     Fresh,
     /// Re-reading up to `until` (the first live offset) with emission off.
-    Warming { until: i64, started: bool },
+    Warming {
+        until: i64,
+        started: bool,
+    },
     Live,
 }
 
@@ -162,7 +165,9 @@ impl ConsumerContext for Ctx {
             sh.acks.revoke(tp);
             sh.phases().remove(tp);
         }
-        sh.stats.revoked.fetch_add(tps.len() as u64, Ordering::Relaxed);
+        sh.stats
+            .revoked
+            .fetch_add(tps.len() as u64, Ordering::Relaxed);
         tracing::info!(partitions = ?tps.iter().map(Tp::to_string).collect::<Vec<_>>(), "kafka partitions revoked");
         if let Some(tx) = sh.sender() {
             let _ = tx.blocking_send(SourceItem::Revoked(tps)); // closed: shutting down anyway
@@ -178,7 +183,9 @@ impl ConsumerContext for Ctx {
                     sh.acks.assign(tp);
                     sh.phases().insert(tp.clone(), Phase::Fresh);
                 }
-                sh.stats.assigned.fetch_add(tps.len() as u64, Ordering::Relaxed);
+                sh.stats
+                    .assigned
+                    .fetch_add(tps.len() as u64, Ordering::Relaxed);
                 sh.rebalanced.store(true, Ordering::Release);
                 tracing::info!(partitions = ?tps.iter().map(Tp::to_string).collect::<Vec<_>>(), "kafka partitions assigned");
             }
@@ -187,7 +194,11 @@ impl ConsumerContext for Ctx {
         }
     }
 
-    fn commit_callback(&self, result: rdkafka::error::KafkaResult<()>, offsets: &TopicPartitionList) {
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        offsets: &TopicPartitionList,
+    ) {
         match result {
             Ok(()) => {
                 for e in offsets.elements() {
@@ -298,7 +309,9 @@ impl KafkaSource {
         };
         let mut conf = client_config(kafka, &cfg.options, Role::Consumer);
         conf.set("group.id", &cfg.group_id);
-        if !cfg.options.contains_key("auto.offset.reset") && !kafka.options.contains_key("auto.offset.reset") {
+        if !cfg.options.contains_key("auto.offset.reset")
+            && !kafka.options.contains_key("auto.offset.reset")
+        {
             conf.set("auto.offset.reset", "earliest");
         }
         let consumer: BaseConsumer<Ctx> = conf
@@ -348,7 +361,11 @@ impl KafkaSource {
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
         if self.is_finished() {
-            self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+            self.shared
+                .tx
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
         }
     }
 
@@ -386,7 +403,13 @@ impl KafkaSource {
             d.flush(Duration::from_secs(30))?;
         }
         if let Some(c) = consumer {
-            commit(&c, &self.shared.acks, &self.shared.stats, None, CommitMode::Sync);
+            commit(
+                &c,
+                &self.shared.acks,
+                &self.shared.stats,
+                None,
+                CommitMode::Sync,
+            );
         }
         Ok(self.shared.stats.snapshot())
     }
@@ -430,12 +453,22 @@ impl Loop {
                 }
             }
             if last_commit.elapsed() >= interval {
-                commit(consumer, &self.shared.acks, &self.shared.stats, None, CommitMode::Async);
+                commit(
+                    consumer,
+                    &self.shared.acks,
+                    &self.shared.stats,
+                    None,
+                    CommitMode::Async,
+                );
                 last_commit = Instant::now();
             }
         }
         // End of input for the pipeline; `finish` commits once it has drained.
-        self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.shared
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 
     /// Pauses while the FIFO is blocked, resumes when it is empty.
@@ -505,7 +538,8 @@ impl Loop {
                 // Pausing purges librdkafka's prefetched messages (they are fetched again on
                 // resume), so it is kept for stalls longer than `pause_after_ms`.
                 let pause_after = self.pause_after;
-                let wait = async move { tokio::time::timeout(pause_after, tx.reserve_owned()).await };
+                let wait =
+                    async move { tokio::time::timeout(pause_after, tx.reserve_owned()).await };
                 match self.rt.block_on(wait) {
                     Ok(Ok(permit)) => {
                         permit.send(item);
@@ -602,7 +636,13 @@ impl Loop {
             }
             Phase::Warming { until, started } => {
                 if m.offset() < until {
-                    sh.phases().insert(tp.clone(), Phase::Warming { until, started: true });
+                    sh.phases().insert(
+                        tp.clone(),
+                        Phase::Warming {
+                            until,
+                            started: true,
+                        },
+                    );
                     false
                 } else if !started {
                     return; // fetched before the seek took effect; read again after the span
@@ -614,10 +654,18 @@ impl Loop {
             }
             Phase::Live => true,
         };
-        let recv_ns = m.timestamp().to_millis().unwrap_or(0).saturating_mul(1_000_000);
+        let recv_ns = m
+            .timestamp()
+            .to_millis()
+            .unwrap_or(0)
+            .saturating_mul(1_000_000);
         let action = match decode(m.payload(), sh.cfg.format, sh.cfg.exchange, recv_ns) {
             Ok(Decoded::Event(ev)) => {
-                bump(if live { &sh.stats.events } else { &sh.stats.warmup_events });
+                bump(if live {
+                    &sh.stats.events
+                } else {
+                    &sh.stats.warmup_events
+                });
                 let prov = Provenance { origin, live };
                 Action::Forward(SourceItem::Event(ev, Some(prov.clone())), prov)
             }
@@ -646,7 +694,12 @@ impl Loop {
 
     /// On a partition's first message: when the warm-up span holds earlier messages, seeks back
     /// to its start and returns true.
-    fn start_warmup(&mut self, consumer: &BaseConsumer<Ctx>, tp: &Tp, m: &BorrowedMessage<'_>) -> bool {
+    fn start_warmup(
+        &mut self,
+        consumer: &BaseConsumer<Ctx>,
+        tp: &Tp,
+        m: &BorrowedMessage<'_>,
+    ) -> bool {
         let sh = &self.shared;
         let first = m.offset();
         let target = m
@@ -670,10 +723,21 @@ impl Loop {
             }
         });
         match from.filter(|&w| w < first) {
-            Some(w) => match consumer.seek(&tp.topic, tp.partition, Offset::Offset(w), Duration::from_secs(10)) {
+            Some(w) => match consumer.seek(
+                &tp.topic,
+                tp.partition,
+                Offset::Offset(w),
+                Duration::from_secs(10),
+            ) {
                 Ok(()) => {
                     tracing::info!(%tp, from = w, live_from = first, "kafka partition assigned: re-reading the warm-up span");
-                    sh.phases().insert(tp.clone(), Phase::Warming { until: first, started: false });
+                    sh.phases().insert(
+                        tp.clone(),
+                        Phase::Warming {
+                            until: first,
+                            started: false,
+                        },
+                    );
                     true
                 }
                 Err(e) => {

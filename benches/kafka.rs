@@ -1,0 +1,286 @@
+//! The Kafka path against a real broker on loopback: `scripts/bench_kafka.sh` starts tansu and
+//! runs `cargo bench --bench kafka`.
+//!
+//! 1. Reference: the raw produce and consume rates of the same client library (rdkafka) for the
+//!    same messages (MarketEvent JSON, key = symbol, 4 partitions).
+//! 2. Throughput: publish → engine (`run_kafka`, the model forward stubbed out **here only**, to
+//!    isolate the Kafka path) → signals topic, timed at the receiving consumer in steady state.
+//! 3. Latency with the real model: events published at a steady pace; for each signal, wall
+//!    time from publishing the bar that closed its window to receiving the signal (hdrhistogram).
+//!
+//! Without SIGNAL_ENGINE_KAFKA it prints why and does nothing. `cargo test --bench kafka` (the
+//! smoke run in scripts/test.sh) uses one symbol and a short paced run.
+#![allow(clippy::disallowed_methods)] // a benchmark reads the wall clock
+
+use hdrhistogram::Histogram;
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use signal_engine::app::{KafkaJob, run_kafka};
+use signal_engine::config::{Config, KafkaConfig};
+use signal_engine::event::MarketEvent;
+use signal_engine::ingest::kafka::client::create_topics;
+use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const PARTITIONS: i32 = 4;
+
+struct Msg {
+    key: String,
+    close_ms: i64,
+    payload: Vec<u8>,
+}
+
+fn messages(symbols: &[&str]) -> Vec<Msg> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<PathBuf> = symbols
+        .iter()
+        .map(|s| {
+            root.join(format!(
+                "tests/fixtures/klines/demo/{s}USDT-1m-2026-02.csv.gz"
+            ))
+        })
+        .collect();
+    let src = ReplaySource::open(&files, &ReplayOptions::default()).expect("demo files");
+    src.map(|e| {
+        let e: MarketEvent = e.expect("a demo event");
+        Msg {
+            key: e.symbol.to_string(),
+            close_ms: e.ts_event_ns / 1_000_000,
+            payload: serde_json::to_vec(&e).expect("json"),
+        }
+    })
+    .collect()
+}
+
+fn name(prefix: &str) -> String {
+    format!(
+        "bench-{prefix}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    )
+}
+
+fn producer(brokers: &str) -> BaseProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer")
+}
+
+/// Produces every message (waiting out a full queue); returns the seconds until all are acked.
+fn produce_all(brokers: &str, topic: &str, msgs: &[Msg]) -> f64 {
+    let p = producer(brokers);
+    let t0 = Instant::now();
+    for m in msgs {
+        let mut rec = BaseRecord::to(topic)
+            .key(m.key.as_str())
+            .payload(m.payload.as_slice())
+            .timestamp(m.close_ms);
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    rec = r;
+                    p.poll(Duration::from_millis(1));
+                }
+            }
+        }
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(120)).expect("flush");
+    t0.elapsed().as_secs_f64()
+}
+
+/// A consumer reading every partition of `topic` from the start.
+fn reader(brokers: &str, topic: &str) -> BaseConsumer {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", name("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .expect("partition");
+    }
+    c.assign(&tpl).expect("assign");
+    c
+}
+
+/// Reads until `n` messages arrived or `idle` passed without one; returns each message's
+/// receipt time and value.
+fn receive(c: &BaseConsumer, n: usize, idle: Duration) -> Vec<(Instant, Vec<u8>)> {
+    let mut got = Vec::with_capacity(n);
+    let mut last = Instant::now();
+    while got.len() < n && last.elapsed() < idle {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+            last = Instant::now();
+            got.push((last, m.payload().unwrap_or_default().to_vec()));
+        }
+    }
+    got
+}
+
+fn engine_job(brokers: &str, input: &str, signals: &str, skip: bool) -> KafkaJob {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sets = vec![
+        format!("kafka.brokers={brokers}"),
+        format!("kafka.source.topics=[\"{input}\"]"),
+        format!("kafka.source.group_id={}", name("group")),
+        format!("kafka.source.dead_letter_topic={}", name("dlq")),
+        format!("kafka.sink.topic={signals}"),
+        format!("model.dir={}", root.join("models/default").display()),
+    ];
+    let (config, config_name) =
+        Config::load_with(Some(&root.join("config/kafka.toml")), &sets).expect("config");
+    KafkaJob {
+        model_dir: config.model.dir.clone(),
+        config,
+        config_name,
+        out: None,
+        stop_when_idle: Some(Duration::from_secs(3)),
+        skip_model_forward: skip,
+    }
+}
+
+fn main() {
+    let Ok(brokers) = std::env::var("SIGNAL_ENGINE_KAFKA") else {
+        eprintln!(
+            "kafka bench skipped: set SIGNAL_ENGINE_KAFKA (scripts/bench_kafka.sh starts a broker)"
+        );
+        return;
+    };
+    let full = std::env::args().any(|a| a == "--bench");
+    let symbols: &[&str] = if full {
+        &["ALGO", "AVAX", "DOT", "FIL", "LINK", "NEAR"]
+    } else {
+        &["LINK"]
+    };
+    let msgs = messages(symbols);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let kafka = KafkaConfig {
+        brokers: brokers.clone(),
+        ..KafkaConfig::default()
+    };
+    let topics: Vec<String> = ["raw", "in", "sig", "lat-in", "lat-sig"]
+        .iter()
+        .map(|p| name(p))
+        .collect();
+    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    rt.block_on(create_topics(&kafka, &refs, PARTITIONS))
+        .expect("topics");
+    let [raw, input, sig, lat_in, lat_sig] = refs[..] else {
+        unreachable!()
+    };
+
+    // 1. The client library's own rates.
+    let produce_s = produce_all(&brokers, raw, &msgs);
+    let c = reader(&brokers, raw);
+    let got = receive(&c, msgs.len(), Duration::from_secs(30));
+    let consume_s = got
+        .last()
+        .map_or(f64::NAN, |l| (l.0 - got[0].0).as_secs_f64());
+    let produce_rate = msgs.len() as f64 / produce_s;
+    let consume_rate = got.len() as f64 / consume_s;
+
+    // 2. Through the engine, model stubbed.
+    produce_all(&brokers, input, &msgs);
+    let sig_reader = reader(&brokers, sig);
+    let job = engine_job(&brokers, input, sig, true);
+    let engine = rt.spawn(run_kafka(job, std::future::pending()));
+    let signals = receive(&sig_reader, usize::MAX, Duration::from_secs(15));
+    let summary = rt.block_on(engine).expect("join").expect("engine run");
+    let span = signals
+        .last()
+        .map_or(f64::NAN, |l| (l.0 - signals[0].0).as_secs_f64());
+    let signals_rate = (signals.len().max(1) - 1) as f64 / span;
+    let events_per_signal = msgs.len() as f64 / signals.len().max(1) as f64;
+    let pipeline_rate = signals_rate * events_per_signal;
+
+    // 3. Latency, real model, paced input.
+    let pace = if full { 200.0 } else { 100.0 };
+    let n_lat = if full { 2_400 } else { 300 }.min(msgs.len());
+    let lat_reader = reader(&brokers, lat_sig);
+    let engine = rt.spawn(run_kafka(
+        engine_job(&brokers, lat_in, lat_sig, false),
+        std::future::pending(),
+    ));
+    std::thread::sleep(Duration::from_secs(5)); // group join, before the clock starts
+    let sent: Arc<Mutex<HashMap<(String, i64), Instant>>> = Arc::default();
+    let publisher = {
+        let (sent, brokers, topic) = (sent.clone(), brokers.clone(), lat_in.to_string());
+        let msgs: Vec<Msg> = msgs.into_iter().take(n_lat).collect();
+        std::thread::spawn(move || {
+            let p = producer(&brokers);
+            let t0 = Instant::now();
+            for (i, m) in msgs.iter().enumerate() {
+                if let Some(wait) =
+                    Duration::from_secs_f64(i as f64 / pace).checked_sub(t0.elapsed())
+                {
+                    std::thread::sleep(wait);
+                }
+                sent.lock()
+                    .expect("lock")
+                    .insert((m.key.clone(), m.close_ms), Instant::now());
+                let rec = BaseRecord::to(&topic)
+                    .key(m.key.as_str())
+                    .payload(m.payload.as_slice())
+                    .timestamp(m.close_ms);
+                p.send(rec).map_err(|(e, _)| e).expect("send");
+                p.poll(Duration::ZERO);
+            }
+            p.flush(Duration::from_secs(60)).expect("flush");
+        })
+    };
+    let received = receive(&lat_reader, usize::MAX, Duration::from_secs(10));
+    publisher.join().expect("publisher");
+    rt.block_on(engine).expect("join").expect("engine run");
+    let mut hist = Histogram::<u64>::new(3).expect("histogram");
+    let sent = sent.lock().expect("lock");
+    for (at, value) in &received {
+        let s: serde_json::Value = serde_json::from_slice(value).expect("signal json");
+        let key = (
+            s["symbol"].as_str().unwrap_or_default().to_string(),
+            s["bar_close_time_ms"].as_i64().unwrap_or(0),
+        );
+        if let Some(t) = sent.get(&key) {
+            hist.record(at.saturating_duration_since(*t).as_micros() as u64)
+                .expect("record");
+        }
+    }
+
+    println!(
+        "kafka bench ({} events of {} symbols, {PARTITIONS} partitions, broker {brokers})",
+        got.len(),
+        symbols.len()
+    );
+    println!("  rdkafka raw produce (idempotent, acked):   {produce_rate:>10.0} events/s");
+    println!("  rdkafka raw consume:                       {consume_rate:>10.0} events/s");
+    println!(
+        "  engine, model stubbed: {:>8.0} events/s ({signals_rate:.0} signals/s; {} signals, {} events in)  = {:.2}x raw consume",
+        pipeline_rate,
+        signals.len(),
+        summary.events,
+        pipeline_rate / consume_rate
+    );
+    println!(
+        "  latency publish -> signal received, real model, {pace:.0} events/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} signals",
+        hist.value_at_quantile(0.5) as f64 / 1e3,
+        hist.value_at_quantile(0.99) as f64 / 1e3,
+        hist.max() as f64 / 1e3,
+        hist.len()
+    );
+    assert!(
+        !signals.is_empty() && hist.len() > 0,
+        "the engine emitted no signals"
+    );
+}
