@@ -19,8 +19,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use signal_engine::app::{KafkaJob, run_kafka};
-use signal_engine::config::{Config, KafkaConfig};
-use signal_engine::event::MarketEvent;
+use signal_engine::config::{Config, KafkaConfig, OptionValue};
+use signal_engine::event::{MarketEvent, Symbol};
 use signal_engine::ingest::kafka::client::create_topics;
 use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};
 use std::collections::HashMap;
@@ -29,6 +29,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PARTITIONS: i32 = 4;
+/// Every consumer here (reference readers and the engine's) asks the broker to answer a fetch
+/// within 10 ms: tansu holds a fetch for the whole `fetch.wait.max.ms` (librdkafka's default
+/// 500 ms) even when data arrives, which would otherwise be most of any latency measured.
+const FETCH_WAIT_MS: &str = "10";
 
 struct Msg {
     key: String,
@@ -36,7 +40,9 @@ struct Msg {
     payload: Vec<u8>,
 }
 
-fn messages(symbols: &[&str]) -> Vec<Msg> {
+/// The demo day of `symbols`, `copies` times over under renamed symbols (`ALGOUSDT.C1`...), so
+/// that a throughput run lasts long enough to time.
+fn messages(symbols: &[&str], copies: usize) -> Vec<Msg> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files: Vec<PathBuf> = symbols
         .iter()
@@ -47,23 +53,28 @@ fn messages(symbols: &[&str]) -> Vec<Msg> {
         })
         .collect();
     let src = ReplaySource::open(&files, &ReplayOptions::default()).expect("demo files");
-    src.map(|e| {
-        let e: MarketEvent = e.expect("a demo event");
-        Msg {
-            key: e.symbol.to_string(),
-            close_ms: e.ts_event_ns / 1_000_000,
-            payload: serde_json::to_vec(&e).expect("json"),
+    let events: Vec<MarketEvent> = src.map(|e| e.expect("a demo event")).collect();
+    let mut out = Vec::with_capacity(events.len() * copies);
+    for e in &events {
+        for c in 0..copies {
+            let mut e = e.clone();
+            if c > 0 {
+                e.symbol = Symbol::new(&format!("{}.C{c}", e.symbol));
+            }
+            out.push(Msg {
+                key: e.symbol.to_string(),
+                close_ms: e.ts_event_ns / 1_000_000,
+                payload: serde_json::to_vec(&e).expect("json"),
+            });
         }
-    })
-    .collect()
+    }
+    out
 }
 
 fn name(prefix: &str) -> String {
-    format!(
-        "bench-{prefix}-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    )
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("bench-{prefix}-{}-{n}", std::process::id())
 }
 
 fn producer(brokers: &str) -> BaseProducer {
@@ -104,6 +115,7 @@ fn reader(brokers: &str, topic: &str) -> BaseConsumer {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", name("reader"))
+        .set("fetch.wait.max.ms", FETCH_WAIT_MS)
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
@@ -119,7 +131,7 @@ fn reader(brokers: &str, topic: &str) -> BaseConsumer {
 /// Reads until `n` messages arrived or `idle` passed without one; returns each message's
 /// receipt time and value.
 fn receive(c: &BaseConsumer, n: usize, idle: Duration) -> Vec<(Instant, Vec<u8>)> {
-    let mut got = Vec::with_capacity(n);
+    let mut got = Vec::with_capacity(n.min(1 << 16));
     let mut last = Instant::now();
     while got.len() < n && last.elapsed() < idle {
         if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
@@ -130,6 +142,55 @@ fn receive(c: &BaseConsumer, n: usize, idle: Duration) -> Vec<(Instant, Vec<u8>)
     got
 }
 
+type Sent = Arc<Mutex<HashMap<(String, i64), Instant>>>;
+
+/// Publishes `msgs` at `pace` per second on a thread, noting when each (symbol, bar close) left.
+fn paced(
+    brokers: &str,
+    topic: &str,
+    msgs: Arc<Vec<Msg>>,
+    pace: f64,
+) -> (std::thread::JoinHandle<()>, Sent) {
+    let sent: Sent = Arc::default();
+    let (s, brokers, topic) = (sent.clone(), brokers.to_string(), topic.to_string());
+    let handle = std::thread::spawn(move || {
+        let p = producer(&brokers);
+        let t0 = Instant::now();
+        for (i, m) in msgs.iter().enumerate() {
+            if let Some(wait) = Duration::from_secs_f64(i as f64 / pace).checked_sub(t0.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            s.lock()
+                .expect("lock")
+                .insert((m.key.clone(), m.close_ms), Instant::now());
+            let rec = BaseRecord::to(&topic)
+                .key(m.key.as_str())
+                .payload(m.payload.as_slice())
+                .timestamp(m.close_ms);
+            p.send(rec).map_err(|(e, _)| e).expect("send");
+            p.poll(Duration::ZERO);
+        }
+        p.flush(Duration::from_secs(60)).expect("flush");
+    });
+    (handle, sent)
+}
+
+/// Receipt time minus publish time of the (symbol, bar close) each received value names.
+fn latencies(
+    received: &[(Instant, Vec<u8>)],
+    sent: &HashMap<(String, i64), Instant>,
+    key: impl Fn(&[u8]) -> Option<(String, i64)>,
+) -> Histogram<u64> {
+    let mut h = Histogram::<u64>::new(3).expect("histogram");
+    for (at, value) in received {
+        if let Some(t) = key(value).and_then(|k| sent.get(&k)) {
+            h.record(at.saturating_duration_since(*t).as_micros() as u64)
+                .expect("record");
+        }
+    }
+    h
+}
+
 fn engine_job(brokers: &str, input: &str, signals: &str, skip: bool) -> KafkaJob {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let sets = vec![
@@ -138,10 +199,16 @@ fn engine_job(brokers: &str, input: &str, signals: &str, skip: bool) -> KafkaJob
         format!("kafka.source.group_id={}", name("group")),
         format!("kafka.source.dead_letter_topic={}", name("dlq")),
         format!("kafka.sink.topic={signals}"),
-        format!("model.dir={}", root.join("models/default").display()),
+        format!("model.dir=\"{}\"", root.join("models/default").display()),
     ];
-    let (config, config_name) =
+    let (mut config, config_name) =
         Config::load_with(Some(&root.join("config/kafka.toml")), &sets).expect("config");
+    if let Some(src) = config.kafka.as_mut().and_then(|k| k.source.as_mut()) {
+        src.options.insert(
+            "fetch.wait.max.ms".into(),
+            OptionValue::Text(FETCH_WAIT_MS.into()),
+        );
+    }
     KafkaJob {
         model_dir: config.model.dir.clone(),
         config,
@@ -159,36 +226,41 @@ fn main() {
         );
         return;
     };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let full = std::env::args().any(|a| a == "--bench");
     let symbols: &[&str] = if full {
         &["ALGO", "AVAX", "DOT", "FIL", "LINK", "NEAR"]
     } else {
         &["LINK"]
     };
-    let msgs = messages(symbols);
+    let msgs = messages(symbols, if full { 10 } else { 1 });
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let kafka = KafkaConfig {
         brokers: brokers.clone(),
         ..KafkaConfig::default()
     };
-    let topics: Vec<String> = ["raw", "in", "sig", "lat-in", "lat-sig"]
+    let topics: Vec<String> = ["raw", "in", "sig", "lat-raw", "lat-in", "lat-sig"]
         .iter()
         .map(|p| name(p))
         .collect();
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     rt.block_on(create_topics(&kafka, &refs, PARTITIONS))
         .expect("topics");
-    let [raw, input, sig, lat_in, lat_sig] = refs[..] else {
+    let [raw, input, sig, lat_raw, lat_in, lat_sig] = refs[..] else {
         unreachable!()
     };
 
     // 1. The client library's own rates.
     let produce_s = produce_all(&brokers, raw, &msgs);
+    // Timed from before the reader exists to the last message: startup included, as for the
+    // engine below.
+    let t0 = Instant::now();
     let c = reader(&brokers, raw);
     let got = receive(&c, msgs.len(), Duration::from_secs(30));
-    let consume_s = got
-        .last()
-        .map_or(f64::NAN, |l| (l.0 - got[0].0).as_secs_f64());
+    let consume_s = got.last().map_or(f64::NAN, |l| (l.0 - t0).as_secs_f64());
     let produce_rate = msgs.len() as f64 / produce_s;
     let consume_rate = got.len() as f64 / consume_s;
 
@@ -196,67 +268,55 @@ fn main() {
     produce_all(&brokers, input, &msgs);
     let sig_reader = reader(&brokers, sig);
     let job = engine_job(&brokers, input, sig, true);
+    let t0 = Instant::now();
     let engine = rt.spawn(run_kafka(job, std::future::pending()));
     let signals = receive(&sig_reader, usize::MAX, Duration::from_secs(15));
     let summary = rt.block_on(engine).expect("join").expect("engine run");
+    // Engine start (model load, group join) to the last signal received.
     let span = signals
         .last()
-        .map_or(f64::NAN, |l| (l.0 - signals[0].0).as_secs_f64());
-    let signals_rate = (signals.len().max(1) - 1) as f64 / span;
-    let events_per_signal = msgs.len() as f64 / signals.len().max(1) as f64;
-    let pipeline_rate = signals_rate * events_per_signal;
+        .map_or(f64::NAN, |l| (l.0 - t0).as_secs_f64());
+    let signals_rate = signals.len() as f64 / span;
+    let pipeline_rate = summary.events as f64 / span;
 
-    // 3. Latency, real model, paced input.
+    // 3. Latency at a steady pace: the client library alone (reference), then the engine.
     let pace = if full { 200.0 } else { 100.0 };
-    let n_lat = if full { 2_400 } else { 300 }.min(msgs.len());
+    let n_lat = if full { 2_400 } else { 300 };
+    // The original symbols only (copy 0), in time order.
+    let lat_msgs: Vec<Msg> = msgs
+        .into_iter()
+        .filter(|m| !m.key.contains(".C"))
+        .take(n_lat)
+        .collect();
+    let lat_msgs = Arc::new(lat_msgs);
+    let raw_reader = reader(&brokers, lat_raw);
+    let (publisher, sent) = paced(&brokers, lat_raw, lat_msgs.clone(), pace);
+    let received = receive(&raw_reader, n_lat, Duration::from_secs(10));
+    publisher.join().expect("publisher");
+    let raw_hist = latencies(&received, &sent.lock().expect("lock"), |v| {
+        let e: serde_json::Value = serde_json::from_slice(v).ok()?;
+        Some((
+            e["symbol"].as_str()?.to_string(),
+            e["ts_event_ns"].as_i64()? / 1_000_000,
+        ))
+    });
+
     let lat_reader = reader(&brokers, lat_sig);
-    let engine = rt.spawn(run_kafka(
-        engine_job(&brokers, lat_in, lat_sig, false),
-        std::future::pending(),
-    ));
-    std::thread::sleep(Duration::from_secs(5)); // group join, before the clock starts
-    let sent: Arc<Mutex<HashMap<(String, i64), Instant>>> = Arc::default();
-    let publisher = {
-        let (sent, brokers, topic) = (sent.clone(), brokers.clone(), lat_in.to_string());
-        let msgs: Vec<Msg> = msgs.into_iter().take(n_lat).collect();
-        std::thread::spawn(move || {
-            let p = producer(&brokers);
-            let t0 = Instant::now();
-            for (i, m) in msgs.iter().enumerate() {
-                if let Some(wait) =
-                    Duration::from_secs_f64(i as f64 / pace).checked_sub(t0.elapsed())
-                {
-                    std::thread::sleep(wait);
-                }
-                sent.lock()
-                    .expect("lock")
-                    .insert((m.key.clone(), m.close_ms), Instant::now());
-                let rec = BaseRecord::to(&topic)
-                    .key(m.key.as_str())
-                    .payload(m.payload.as_slice())
-                    .timestamp(m.close_ms);
-                p.send(rec).map_err(|(e, _)| e).expect("send");
-                p.poll(Duration::ZERO);
-            }
-            p.flush(Duration::from_secs(60)).expect("flush");
-        })
-    };
+    let mut job = engine_job(&brokers, lat_in, lat_sig, false);
+    job.stop_when_idle = Some(Duration::from_secs(10)); // outlasts the wait for the group join
+    let engine = rt.spawn(run_kafka(job, std::future::pending()));
+    std::thread::sleep(Duration::from_secs(4)); // group join, before the clock starts
+    let (publisher, sent) = paced(&brokers, lat_in, lat_msgs, pace);
     let received = receive(&lat_reader, usize::MAX, Duration::from_secs(10));
     publisher.join().expect("publisher");
-    rt.block_on(engine).expect("join").expect("engine run");
-    let mut hist = Histogram::<u64>::new(3).expect("histogram");
-    let sent = sent.lock().expect("lock");
-    for (at, value) in &received {
-        let s: serde_json::Value = serde_json::from_slice(value).expect("signal json");
-        let key = (
-            s["symbol"].as_str().unwrap_or_default().to_string(),
-            s["bar_close_time_ms"].as_i64().unwrap_or(0),
-        );
-        if let Some(t) = sent.get(&key) {
-            hist.record(at.saturating_duration_since(*t).as_micros() as u64)
-                .expect("record");
-        }
-    }
+    let lat_summary = rt.block_on(engine).expect("join").expect("engine run");
+    let hist = latencies(&received, &sent.lock().expect("lock"), |v| {
+        let s: serde_json::Value = serde_json::from_slice(v).ok()?;
+        Some((
+            s["symbol"].as_str()?.to_string(),
+            s["bar_close_time_ms"].as_i64()?,
+        ))
+    });
 
     println!(
         "kafka bench ({} events of {} symbols, {PARTITIONS} partitions, broker {brokers})",
@@ -272,15 +332,23 @@ fn main() {
         summary.events,
         pipeline_rate / consume_rate
     );
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     println!(
-        "  latency publish -> signal received, real model, {pace:.0} events/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} signals",
-        hist.value_at_quantile(0.5) as f64 / 1e3,
-        hist.value_at_quantile(0.99) as f64 / 1e3,
+        "  latency, {pace:.0} events/s, rdkafka publish -> consume (reference): p50 {:.1} ms, p99 {:.1} ms over {} events",
+        ms(&raw_hist, 0.5),
+        ms(&raw_hist, 0.99),
+        raw_hist.len()
+    );
+    println!(
+        "  latency, {pace:.0} events/s, publish -> engine (real model) -> signal received: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} signals ({} events in)",
+        ms(&hist, 0.5),
+        ms(&hist, 0.99),
         hist.max() as f64 / 1e3,
-        hist.len()
+        hist.len(),
+        lat_summary.events
     );
     assert!(
-        !signals.is_empty() && hist.len() > 0,
+        !signals.is_empty() && !hist.is_empty(),
         "the engine emitted no signals"
     );
 }

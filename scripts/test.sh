@@ -17,6 +17,6 @@ SIGNAL_ENGINE_TANSU=$(scripts/kafka-broker.sh path)
 SIGNAL_ENGINE_PYTHON=$PWD/${ORACLE_VENV:-.venv-oracle}/bin/python
 SIGNAL_ENGINE_REQUIRE_KAFKA=1
 export SIGNAL_ENGINE_KAFKA SIGNAL_ENGINE_TANSU SIGNAL_ENGINE_PYTHON SIGNAL_ENGINE_REQUIRE_KAFKA
-cargo test --locked --bench pipeline --bench features --bench training   # each benchmark once, as a smoke test
+cargo test --locked --bench pipeline --bench features --bench training --bench kafka   # each benchmark once, as a smoke test
 cargo test --locked --doc
 cargo test --locked --lib --bins --tests

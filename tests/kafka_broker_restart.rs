@@ -1,6 +1,7 @@
 //! The broker dies mid-stream and comes back: the engine reconnects by itself and no signal is
 //! lost. Runs its own tansu with SQLite storage (so the topics survive the restart) on a free
 //! port; the binary comes from `scripts/test.sh` (SIGNAL_ENGINE_TANSU).
+#![allow(clippy::disallowed_methods)] // tests wait on real processes with wall-clock deadlines
 
 mod common;
 

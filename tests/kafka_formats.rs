@@ -1,6 +1,7 @@
 //! What an input topic may carry: malformed messages go to the dead-letter topic (whole, the
 //! error in a header) while the engine goes on; Binance's raw kline JSON gives the same signals
 //! as the kline file it came from. Needs the broker `scripts/test.sh` starts.
+#![allow(clippy::disallowed_methods)] // tests wait on real processes with wall-clock deadlines
 
 mod common;
 

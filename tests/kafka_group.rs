@@ -1,15 +1,18 @@
 //! Consumer-group scale-out against a real broker: two engines in one group split the
 //! partitions; a rebalance moves partitions mid-stream without a gap or a duplicate; a killed
 //! instance loses nothing. Needs the broker `scripts/test.sh` starts.
+#![allow(clippy::disallowed_methods)] // tests wait on real processes with wall-clock deadlines
 
 mod common;
 
 use common::kafka::{self, Engine, EngineSpec};
 use std::time::{Duration, Instant};
 
-/// A moved partition re-warms its indicators from a bounded span (`warmup_bars`), so EMA-type
-/// states differ from an uninterrupted history's by a little: this much in p_profitable.
-const MOVED_TOL: f64 = 0.01;
+/// A moved partition re-warms its indicators from a bounded span (`warmup_bars`), so
+/// exponential smoothers differ from an uninterrupted history's by a trace: 8.9e-8 in
+/// p_profitable on the demo's bars (`tests/warmup_span.rs`). (tansu answers every timestamp
+/// lookup with the earliest offset, so here a moved partition re-reads from its start.)
+const MOVED_TOL: f64 = 1e-6;
 
 fn wait_for_lines(e: &Engine, n: usize, limit: Duration) {
     let t0 = Instant::now();

@@ -1,5 +1,6 @@
 //! A real kline file through a real broker: `publish` → engine (`run` on Kafka) → signals topic,
 //! read back by the Python `confluent-kafka` client. Needs the broker `scripts/test.sh` starts.
+#![allow(clippy::disallowed_methods)] // tests wait on real processes with wall-clock deadlines
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `signal-engine publish`: historical files → a Kafka topic of MarketEvent JSON, key = symbol,
 //! message timestamp = event time. For replays through Kafka, backfills and tests.
+#![allow(clippy::disallowed_methods)] // publishing is paced and timed on the wall clock
 
 use crate::config::kafka::valid_topic;
 use crate::config::{Config, OptionValue};

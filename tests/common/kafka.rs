@@ -5,6 +5,7 @@
 //! `scripts/test.sh` exports `SIGNAL_ENGINE_KAFKA` (bootstrap address), `SIGNAL_ENGINE_TANSU`
 //! (the broker binary, for tests that run their own), `SIGNAL_ENGINE_PYTHON` (a venv with
 //! confluent-kafka) and `SIGNAL_ENGINE_REQUIRE_KAFKA=1`. Outside it, the tests skip loudly.
+#![allow(clippy::disallowed_methods)] // tests wait on real processes with wall-clock deadlines
 #![allow(dead_code)]
 
 use serde_json::Value;
