@@ -19,9 +19,11 @@
 //! - [`client`]: librdkafka settings and logging shared with the signal sink.
 
 pub mod client;
+mod consume;
 pub mod decode;
 pub mod offsets;
 pub mod producer;
+mod rebalance;
 pub mod source;
 
 pub use offsets::{Acks, Origin, Tp};
