@@ -76,7 +76,12 @@ pub fn write_summary(summary: &Summary, summary_json: Option<&Path>) -> anyhow::
 /// The human summary on stdout.
 pub fn print_summary(s: &Summary) {
     let e = &s.engine;
-    println!("signal-engine replay: model {}", s.model_version);
+    let what = if s.kafka_source.is_some() {
+        "run (kafka)"
+    } else {
+        "replay"
+    };
+    println!("signal-engine {what}: model {}", s.model_version);
     for f in &s.files {
         println!(
             "  file {}: {} rows, {} events, {} bad rows",
