@@ -11,14 +11,17 @@
 //! ```
 //!
 //! # Layout
-//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`, `features`), one file per
-//!   subcommand.
-//! - [`app`]: builds the channels, spawns every stage, owns shutdown (senders drop downstream).
+//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`, `features`, `publish`),
+//!   one file per subcommand.
+//! - [`app`]: builds the channels, spawns every stage, owns shutdown (senders drop downstream);
+//!   the replay and the Kafka run share the feature and sink stages (`app/stages.rs`).
 //! - [`config`]: strict TOML config, `validate()` reports every problem with key and file.
 //! - [`event`], [`signal`]: the input and output types (JSON Schemas in `schemas/`).
 //! - [`clock`]: wall clock live, event time in replay.
 //! - [`ingest`]: replay files (kline, OHLCV and trades CSV, MarketEvent JSONL), merged by event
-//!   time; parsers of raw exchange messages (`ingest::exchange`: Binance websocket JSON).
+//!   time; parsers of raw exchange messages (`ingest::exchange`: Binance websocket JSON); the
+//!   Kafka source (`ingest::kafka`: consumer thread, at-least-once offsets, rebalances, dead
+//!   letters, the acknowledging producer).
 //! - [`features`]: indicators, trades → bars, per-symbol state (Warming → Ready → Stale →
 //!   Resync, gap filling), feature spec + hash, the window ring, the engine.
 //! - [`export`]: the `features` CSV export, driven by the engine.
@@ -31,7 +34,7 @@
 //! - [`trainer`]: labels (fixed horizon, triple barrier), the dataset on the serving code,
 //!   purged splits and walk-forward folds, the training loop and its schedule, metrics, the three
 //!   baselines, the report written into the bundle.
-//! - [`sink`]: the JSONL signal file.
+//! - [`sink`]: the JSONL signal file and the Kafka signals topic.
 //! - [`telemetry`]: hdrhistogram latencies.
 //!
 //! Imports point down the data flow: `model` knows nothing of `registry`, stages never import
