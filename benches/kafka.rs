@@ -2,7 +2,8 @@
 //! runs `cargo bench --bench kafka`.
 //!
 //! 1. Reference: the raw produce and consume rates of the same client library (rdkafka) for the
-//!    same messages (MarketEvent JSON, key = symbol, 4 partitions).
+//!    same messages (MarketEvent JSON, key = symbol, 4 partitions), and a relay that consumes
+//!    each message and produces one like it: the engine's Kafka work without the engine.
 //! 2. Throughput: publish → engine (`run_kafka`, the model forward stubbed out **here only**, to
 //!    isolate the Kafka path) → signals topic, timed at the receiving consumer in steady state.
 //! 3. Latency with the real model: events published at a steady pace; for each signal, wall
@@ -242,14 +243,14 @@ fn main() {
         brokers: brokers.clone(),
         ..KafkaConfig::default()
     };
-    let topics: Vec<String> = ["raw", "in", "sig", "lat-raw", "lat-in", "lat-sig"]
+    let topics: Vec<String> = ["raw", "relay", "in", "sig", "lat-raw", "lat-in", "lat-sig"]
         .iter()
         .map(|p| name(p))
         .collect();
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     rt.block_on(create_topics(&kafka, &refs, PARTITIONS))
         .expect("topics");
-    let [raw, input, sig, lat_raw, lat_in, lat_sig] = refs[..] else {
+    let [raw, relay, input, sig, lat_raw, lat_in, lat_sig] = refs[..] else {
         unreachable!()
     };
 
@@ -263,6 +264,41 @@ fn main() {
     let consume_s = got.last().map_or(f64::NAN, |l| (l.0 - t0).as_secs_f64());
     let produce_rate = msgs.len() as f64 / produce_s;
     let consume_rate = got.len() as f64 / consume_s;
+    // The engine's Kafka work without the engine: consume each message and produce one like it
+    // to another topic, timed from start to the last copy received, as the engine is below.
+    let relay_reader = reader(&brokers, relay);
+    let t0 = Instant::now();
+    let relay_thread = {
+        let (brokers, raw, relay, n) = (
+            brokers.clone(),
+            raw.to_string(),
+            relay.to_string(),
+            msgs.len(),
+        );
+        std::thread::spawn(move || {
+            let (c, p) = (reader(&brokers, &raw), producer(&brokers));
+            let mut copied = 0;
+            while copied < n {
+                let Some(Ok(m)) = c.poll(Duration::from_millis(50)) else {
+                    continue;
+                };
+                let mut rec = BaseRecord::to(&relay)
+                    .key(m.key().unwrap_or_default())
+                    .payload(m.payload().unwrap_or_default());
+                while let Err((_, r)) = p.send(rec) {
+                    rec = r;
+                    p.poll(Duration::from_millis(1));
+                }
+                p.poll(Duration::ZERO);
+                copied += 1;
+            }
+            p.flush(Duration::from_secs(60)).expect("flush");
+        })
+    };
+    let copies = receive(&relay_reader, msgs.len(), Duration::from_secs(30));
+    relay_thread.join().expect("relay");
+    let relay_rate =
+        copies.len() as f64 / copies.last().map_or(f64::NAN, |l| (l.0 - t0).as_secs_f64());
 
     // 2. Through the engine, model stubbed.
     produce_all(&brokers, input, &msgs);
@@ -326,11 +362,15 @@ fn main() {
     println!("  rdkafka raw produce (idempotent, acked):   {produce_rate:>10.0} events/s");
     println!("  rdkafka raw consume:                       {consume_rate:>10.0} events/s");
     println!(
-        "  engine, model stubbed: {:>8.0} events/s ({signals_rate:.0} signals/s; {} signals, {} events in)  = {:.2}x raw consume",
+        "  rdkafka relay (consume one, produce one):   {relay_rate:>10.0} events/s (the engine's Kafka work alone)"
+    );
+    println!(
+        "  engine, model stubbed: {:>8.0} events/s ({signals_rate:.0} signals/s; {} signals, {} events in)  = {:.2}x raw consume, {:.2}x relay",
         pipeline_rate,
         signals.len(),
         summary.events,
-        pipeline_rate / consume_rate
+        pipeline_rate / consume_rate,
+        pipeline_rate / relay_rate
     );
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     println!(

@@ -98,6 +98,13 @@ fn a_sigterm_commits_what_was_delivered_and_a_restart_repeats_nothing() {
     assert_eq!(agreement.duplicates, 0, "a clean stop repeats nothing");
     assert_eq!(got.len(), expected.len());
     let live = |s: &serde_json::Value| s["kafka_source"]["events"].as_u64().unwrap();
-    assert!(live(&s1) < 2 * 1440, "the first run stopped mid-stream: {s1}");
-    assert_eq!(live(&s1) + live(&s2), 2 * 1440, "each message read live exactly once");
+    assert!(
+        live(&s1) < 2 * 1440,
+        "the first run stopped mid-stream: {s1}"
+    );
+    assert_eq!(
+        live(&s1) + live(&s2),
+        2 * 1440,
+        "each message read live exactly once"
+    );
 }
