@@ -1,9 +1,21 @@
-//! Exchange wire formats: raw exchange messages (websocket frames, or the same JSON carried on
-//! Kafka topics) → [`MarketEvent`](crate::event::MarketEvent)s.
+//! Exchange wire formats and live websocket connections: raw exchange messages (websocket
+//! frames, or the same JSON carried on Kafka topics) → [`MarketEvent`](crate::event::MarketEvent)s.
 //!
-//! One folder per exchange. Each holds serde structs of the exchange's messages and a pure
-//! `parse` function: bytes, the exchange and the receive time flow in; an event, a skip (a
-//! well-formed message carrying nothing the engine uses) or an error naming the bad field flows
-//! out. Connections, subscriptions and reconnects belong to the sources that call these parsers.
+//! One folder per exchange, each with the same three parts:
+//! - `messages.rs`: serde structs of the exchange's messages, field for field as sent;
+//! - `parse.rs`: a pure parser. Bytes and the receive time flow in; events (pushed onto a
+//!   caller's `Vec`), a reply, a heartbeat, a skip (a well-formed message carrying nothing the
+//!   engine uses) or a [`ParseError`] naming the bad field flow out. No clock, no I/O;
+//! - `venue.rs`: the exchange's protocol rules as a [`Venue`]: the subscribe messages for a set of
+//!   streams, the client keepalive the exchange asks for, its connection limits and lifetime.
+//!
+//! Connections, reconnects, watchdogs, rotation and sharding belong to one
+//! [`supervisor`] shared by every exchange; it only talks to an exchange through [`Venue`].
 
 pub mod binance;
+pub mod frame;
+pub mod symbol;
+pub mod venue;
+
+pub use frame::{Frame, ParseError, Skip};
+pub use venue::{Channel, Keepalive, Limits, Stream, Venue};
