@@ -15,6 +15,7 @@
 pub mod binance;
 pub mod bybit;
 pub mod frame;
+pub mod okx;
 pub mod symbol;
 pub mod venue;
 
