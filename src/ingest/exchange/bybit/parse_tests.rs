@@ -320,7 +320,7 @@ fn bad_numbers_are_errors_naming_the_field() {
 }
 
 #[test]
-fn bad_fields_are_errors_naming_the_field() {
+fn bad_kline_fields_are_errors_naming_the_field() {
     let without = |key: &str| {
         edited("ws_kline", |v| {
             v["data"][0].as_object_mut().unwrap().remove(key);
@@ -354,6 +354,10 @@ fn bad_fields_are_errors_naming_the_field() {
     );
     let symbol = edited("ws_kline", |v| v["topic"] = json!("kline.5.BTC USDT"));
     assert_error(&symbol, &["topic symbol", "BTC USDT"]);
+}
+
+#[test]
+fn bad_envelopes_are_errors_naming_the_field() {
     let no_ts = edited("ws_kline", |v| {
         drop(v.as_object_mut().unwrap().remove("ts"))
     });

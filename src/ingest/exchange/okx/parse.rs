@@ -365,7 +365,7 @@ fn quote(symbol: Symbol, ts: &str, l: &Levels<'_>, recv_ns: i64) -> Result<Marke
     Ok(MarketEvent {
         exchange: Exchange::Okx,
         symbol,
-        ts_event_ns: ms_text_to_ns(ts, "ts (book time)")?,
+        ts_event_ns: ms_text_to_ns(ts, "ts (generation time)")?,
         ts_recv_ns: recv_ns,
         kind: EventKind::Quote {
             bid: parse_price(l.bid.0, l.names[0])?,

@@ -274,7 +274,7 @@ fn replies_and_notices() {
 }
 
 #[test]
-fn bad_numbers_are_errors_naming_the_field() {
+fn bad_trade_numbers_are_errors_naming_the_field() {
     let trade = |key: &str, value: Value| edited("ws_trades", |v| v["data"][0][key] = value);
     assert_error(
         &trade("px", json!("abc")),
@@ -293,6 +293,10 @@ fn bad_numbers_are_errors_naming_the_field() {
         &["ts (fill time) \"1.5\" is not an integer"],
     );
     assert_error(&trade("px", json!(42219.9)), &["data[0]: invalid type"]);
+}
+
+#[test]
+fn bad_candle_and_book_numbers_are_errors_naming_the_field() {
     let candle = |i: usize, value: &str| edited("ws_candle", |v| v["data"][0][i] = json!(value));
     assert_error(
         &candle(1, "x"),
@@ -318,6 +322,11 @@ fn bad_numbers_are_errors_naming_the_field() {
             "bad bbo-tbt message",
             "bids[0] price -8476.97 is not positive",
         ],
+    );
+    let ts = edited("ws_bbo_tbt", |v| v["data"][0]["ts"] = json!("x"));
+    assert_error(
+        &ts,
+        &["data[0]: ts (generation time) \"x\" is not an integer"],
     );
     let ask = edited("ws_tickers", |v| v["data"][0]["askSz"] = json!("-11"));
     assert_error(&ask, &["bad tickers message", "askSz -11 is negative"]);

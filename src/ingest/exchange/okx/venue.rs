@@ -24,10 +24,11 @@
 //! Verified in the OKX v5 API documentation (<https://www.okx.com/docs-v5/en/>, sections
 //! "WebSocket" → Connect, Subscribe, Notification, and "Order Book Trading" → Market Data → WS
 //! Tickers, Candlesticks, Trades, All trades and Order book channels). The stored copy read
-//! was the EEA edition (`https://my.okx.com/docs-v5/en/`, converted 2025-07-13), whose host
-//! names are `wseea.okx.com`; the global host `wss://ws.okx.com:8443` comes from the brief and
-//! agrees with OKX's own SDK examples (`WsPublicAsync(url="wss://wspap.okx.com:8443/ws/v5/public")`
-//! in the same pages, demo host) and third-party clients.
+//! was the EEA edition (`https://my.okx.com/docs-v5/en/`, converted 2025-07-13), whose hosts
+//! are `wseea.okx.com`. The global production host `wss://ws.okx.com:8443` is not in that copy:
+//! it is the brief's, and agrees with the demo host `wss://wspap.okx.com:8443` of the Python
+//! examples in the same pages and with third-party clients (the `okx-api` npm SDK, which cites
+//! <https://www.okx.com/docs-v5/en/#overview-production-trading-services>, and nautilus_trader).
 //! - Endpoints: candles are on `/ws/v5/business` ("URL Path /ws/v5/business"), tickers, trades
 //!   and order books on `/ws/v5/public`.
 //! - Subscribe: `{"op":"subscribe","args":[{"channel":"candle1D","instId":"BTC-USDT"}]}` (an
