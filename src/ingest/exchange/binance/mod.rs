@@ -1,12 +1,16 @@
 //! Binance spot and USDT-M futures market-data streams.
 //!
 //! In: one websocket message (bare, or in the combined-stream wrapper), as bytes. Out: a
-//! [`MarketEvent`](crate::event::MarketEvent) for `kline`, `aggTrade`, `trade` and `bookTicker`,
-//! nothing for other well-formed messages, or a [`ParseError`] naming the bad field; see
-//! [`parse`](parse::parse) for the rules and the event-time choices. `messages.rs` holds the
-//! wire layouts, `parse.rs` the checks and the mapping onto events.
+//! [`Frame`](crate::ingest::exchange::Frame) and, for `kline`, `aggTrade`, `trade` and
+//! `bookTicker`, a [`MarketEvent`](crate::event::MarketEvent), or a
+//! [`ParseError`](crate::ingest::exchange::ParseError) naming the bad field; see
+//! [`parse`](parse::parse) for the rules and the event-time choices.
+//!
+//! Parts: `messages.rs` the wire layouts, `parse.rs` the entry points and the decoding,
+//! `convert.rs` the checks and the mapping onto events.
 
+mod convert;
 pub mod messages;
 pub mod parse;
 
-pub use parse::{Message, ParseError, Skip, parse, parse_message};
+pub use parse::{UNUSED, parse, parse_frame, parse_general};
