@@ -31,8 +31,15 @@
 //!
 //! Side: Binance's `m` is "is the buyer the market maker?"; when it is true the resting order
 //! was the buy, so the aggressor (taker) sold: `m: true` → [`Side::Sell`](crate::event::Side).
+//!
+//! Two decoding paths give the same answer: `fast.rs` reads the bytes once straight into the
+//! borrowed structs of `messages.rs` (no `Value`, no allocation) and handles every ordinary
+//! message; anything it does not fully vouch for (escaped strings, duplicate keys, replies, odd
+//! layouts, malformed JSON) goes through the general path here, which builds a
+//! [`serde_json::Value`] first. `fast_tests.rs` checks that the two agree.
 
 use super::convert;
+use super::fast::{self, Fast};
 use super::messages::{AggTradeEvent, BookTickerEvent, KlineEvent, TradeEvent};
 use crate::event::{Exchange, MarketEvent};
 use crate::ingest::exchange::frame::{Frame, ParseError, Skip, field_error, json_type, truncated};
@@ -71,7 +78,10 @@ pub fn parse_frame(
     recv_ns: i64,
     out: &mut Vec<MarketEvent>,
 ) -> Result<Frame, ParseError> {
-    parse_general(raw, exchange, recv_ns, out)
+    match fast::decode(raw) {
+        Some(message) => from_fast(message, exchange, recv_ns, out),
+        None => parse_general(raw, exchange, recv_ns, out),
+    }
 }
 
 /// [`parse_frame`] for callers that want the event alone (the Kafka decoder): `Ok(None)` for
@@ -86,7 +96,25 @@ pub fn parse(
     Ok(out.pop())
 }
 
-/// The general path: any JSON, through a [`Value`].
+fn from_fast(
+    message: Fast<'_>,
+    exchange: Exchange,
+    recv_ns: i64,
+    out: &mut Vec<MarketEvent>,
+) -> Result<Frame, ParseError> {
+    let event = match message {
+        Fast::Kline(m) => convert::kline(&m, exchange, recv_ns)?,
+        Fast::AggTrade(m) => convert::agg_trade(&m, exchange, recv_ns)?,
+        Fast::Trade(m) => convert::trade(&m, exchange, recv_ns)?,
+        Fast::BookTicker(m) => convert::book_ticker(&m, exchange, recv_ns)?,
+        Fast::Other(kind) => return Ok(Frame::Skipped(skip_type(kind))),
+    };
+    out.push(event);
+    Ok(Frame::Events(1))
+}
+
+/// The general path alone: any JSON, through a [`Value`]. [`parse_frame`] gives the same
+/// answer faster; this is the reference the fast path is tested and fuzzed against.
 pub fn parse_general(
     raw: &[u8],
     exchange: Exchange,
