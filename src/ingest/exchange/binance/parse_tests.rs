@@ -4,6 +4,7 @@
 //! sessions line by line and holds the proptests.
 
 use super::*;
+use crate::event::{Bar, EventKind, Side};
 use crate::ingest::input::fixture;
 use serde_json::json;
 
@@ -26,10 +27,21 @@ fn event_of(json: &str) -> MarketEvent {
     parse_str(json).unwrap().expect("an event")
 }
 
+fn frame_of(json: &str) -> Frame {
+    let mut out = Vec::new();
+    let frame = parse_frame(json.as_bytes(), Exchange::BinanceFutures, RECV_NS, &mut out).unwrap();
+    assert_eq!(
+        out.len(),
+        usize::from(frame == Frame::Events(1)),
+        "{frame:?}"
+    );
+    frame
+}
+
 fn skip_of(json: &str) -> Skip {
-    match parse_message(json.as_bytes(), Exchange::BinanceFutures, RECV_NS).unwrap() {
-        Message::Skipped(skip) => skip,
-        Message::Event(event) => panic!("expected a skip, got {event:?}"),
+    match frame_of(json) {
+        Frame::Skipped(skip) => skip,
+        other => panic!("expected a skip, got {other:?}"),
     }
 }
 
@@ -153,22 +165,23 @@ fn known_unused_streams_and_replies_are_skipped() {
         assert_eq!(skip_of(&nautilus(name)), Skip::Unused(kind));
         assert_eq!(parse_str(&nautilus(name)), Ok(None));
     }
+    assert_eq!(frame_of(r#"{"result":null,"id":1}"#), Frame::Ack);
     assert_eq!(
-        skip_of(r#"{"result":null,"id":1}"#),
-        Skip::Reply { error: None }
-    );
-    assert_eq!(
-        skip_of(r#"{"result":["btcusdt@aggTrade"],"id":3}"#),
-        Skip::Reply { error: None }
+        frame_of(r#"{"result":["btcusdt@aggTrade"],"id":3}"#),
+        Frame::Ack
     );
     for refusal in [
         r#"{"code":2,"msg":"Invalid request: unknown variant","id":1}"#,
         r#"{"error":{"code":2,"msg":"Invalid request"},"id":1}"#,
     ] {
         assert!(
-            matches!(skip_of(refusal), Skip::Reply { error: Some(e) } if e.contains("Invalid"))
+            matches!(frame_of(refusal), Frame::Refused(e) if e.contains("Invalid")),
+            "{refusal}"
         );
+        assert_eq!(parse_str(refusal), Ok(None));
     }
+    let long = format!(r#"{{"code":2,"msg":"{}","id":1}}"#, "x".repeat(1_000));
+    assert!(matches!(frame_of(&long), Frame::Refused(e) if e.chars().count() == 256));
     let snapshot = r#"{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}"#;
     assert_eq!(skip_of(snapshot), Skip::Unused("partialDepth"));
     let tickers = format!("[{}]", nautilus("ticker_stream"));
@@ -259,8 +272,10 @@ fn bad_fields_are_errors_naming_the_field() {
         &other,
         &["k.s (symbol) \"ETHUSDT\" differs from s \"BTCUSDT\""],
     );
-    let slash = edited("trade_stream", |v| v["s"] = json!("BTC/USDT"));
-    assert_error(&slash, &["s (symbol)", "BTC/USDT"]);
+    let space = edited("trade_stream", |v| v["s"] = json!("BTC USDT"));
+    assert_error(&space, &["bad trade message", "s (symbol)", "BTC USDT"]);
+    let empty = edited("agg_trade_stream", |v| v["s"] = json!(""));
+    assert_error(&empty, &["bad aggTrade message", "s (symbol)"]);
     let before_1970 = edited("trade_stream", |v| v["T"] = json!(-1));
     assert_error(&before_1970, &["T (trade time) -1 is not a ms timestamp"]);
     let after_2262 = edited("kline_stream_closed", |v| {
