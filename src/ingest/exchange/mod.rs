@@ -13,6 +13,7 @@
 //! [`supervisor`] shared by every exchange; it only talks to an exchange through [`Venue`].
 
 pub mod binance;
+pub mod coinbase;
 pub mod frame;
 pub mod symbol;
 pub mod venue;
