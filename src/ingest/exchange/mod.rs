@@ -15,6 +15,7 @@
 pub mod binance;
 pub mod coinbase;
 pub mod frame;
+pub mod kraken;
 pub mod symbol;
 pub mod venue;
 
