@@ -14,7 +14,9 @@
 
 pub mod binance;
 pub mod bybit;
+pub mod coinbase;
 pub mod frame;
+pub mod kraken;
 pub mod okx;
 pub mod symbol;
 pub mod venue;
