@@ -29,14 +29,16 @@
 //! quote volume or taker-buy volume: those fields are 0, which means "not sent", not "none".
 //!
 //! Trade side: the Advanced Trade channel documentation
-//! (<https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels>)
-//! names the field `side` (`BUY`/`SELL`) without saying whose side it is. The legacy Exchange
-//! feed documents its `match` side as the *maker's*
+//! (<https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels>,
+//! <https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/websocket/market-trades>)
+//! names the field `side` (`BUY`/`SELL`) without saying whose side it is, as far as the pages
+//! reachable here show. The legacy Exchange API documents its trade side as the *maker's*
 //! (<https://docs.cloud.coinbase.com/api-reference/exchange-api/rest-api/products/get-product-trades>);
-//! the Advanced Trade trade schema as mirrored from Coinbase's API description calls it the
-//! "taker side of the trade", and nautilus_trader's Coinbase adapter reads it as the aggressor.
-//! This parser follows the Advanced Trade reading (`BUY` = the taker bought), which we could not
-//! confirm in Coinbase's own prose; check it against a live capture before trusting flow signs.
+//! for Advanced Trade, a third-party copy of Coinbase's trade schema
+//! (<https://schemas.apis.io/schemas/coinbase/coinbase-trade/>) calls it the "taker side of the
+//! trade", and nautilus_trader's Coinbase adapter reads it as the aggressor's. This parser
+//! follows that reading (`BUY` = the taker bought); it is not confirmed by Coinbase's own prose,
+//! so check it against a live capture before trusting order-flow signs.
 //!
 //! Trade ids: spot trade ids are decimal strings and are parsed; any other id is replaced by its
 //! 64-bit FNV-1a hash, which is stable but, unlike real ids, not ordered.

@@ -2,7 +2,7 @@
 //! the supervisor enforces on a connection.
 //!
 //! In: checked [`Stream`]s (a product id such as `BTC-USD` and a [`Channel`]). Out: subscribe
-//! frames, [`Limits`], and parsed frames (see [`parse`](super::parse)).
+//! frames, [`Limits`], and parsed frames (see [`parse`](mod@super::parse)).
 //!
 //! Channels: [`Channel::Kline`] of 5 minutes → `candles`, [`Channel::Trades`] →
 //! `market_trades`, [`Channel::Quotes`] → `ticker`. Other candle sizes and

@@ -36,9 +36,11 @@
 //! Candle volumes: `quote_volume` = `volume` × `vwap` (the definition of a VWAP, exact up to
 //! Kraken's rounding of `vwap`); Kraken sends no taker-buy volume, so it is 0 ("not sent").
 //!
-//! Trade side: Kraken's v2 trade schema describes `side` as the "taker order direction" (and
-//! `ord_type` as the taker's order type), so `buy` means the aggressor bought.
-//! Trade ids are integers, "sequence number unique per trading book", so they are ordered.
+//! Trade side: Kraken's v2 trade documentation describes `side` as "the side of the taker
+//! order" and `ord_type` as "the order type of the taker order"
+//! (<https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/trade>), so `buy` means the
+//! aggressor bought. Trade ids are "a sequence number, unique per book", so they are ordered per
+//! symbol.
 
 use super::messages::{Envelope, Ohlc, Reply, Ticker, Trade};
 use crate::event::{Bar, EventKind, Exchange, MarketEvent, Side, Symbol};

@@ -3,7 +3,7 @@
 //!
 //! In: checked [`Stream`]s (a pair as v2 spells it, `BTC/USD`, and a [`Channel`]). Out:
 //! subscribe frames, the ping keepalive, [`Limits`], and parsed frames (see
-//! [`parse`](super::parse)).
+//! [`parse`](mod@super::parse)).
 //!
 //! Channels: [`Channel::Kline`] of 1, 5, 15, 30, 60, 240, 1440, 10080 or 21600 minutes → `ohlc`
 //! with that `interval`, [`Channel::Trades`] → `trade`, [`Channel::Quotes`] → `ticker` with
@@ -21,7 +21,10 @@
 //!   a list of symbols per request and one acknowledgement per symbol; OHLC intervals as above
 //!   (<https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/ohlc>); the ticker's
 //!   `event_trigger` (<https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/ticker>).
-//!   A failed subscription answers `success: false` with an `error` (same pages).
+//!   A failed subscription answers `success: false` with an `error` (same pages). Snapshots:
+//!   `ohlc` and `ticker` send one by default, `trade` does not (when asked, it is the last 50
+//!   trades); the requests here keep the defaults, so a reconnect repeats no trade and the
+//!   trades of the gap are not replayed.
 //! - Keepalive: the client may send `{"method":"ping","req_id":N}` and gets a `pong`
 //!   (<https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/ping>); once anything is
 //!   subscribed, Kraken sends `{"channel":"heartbeat"}` about once a second when no other update
