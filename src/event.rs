@@ -128,6 +128,25 @@ pub enum EventKind {
         ask_qty: f64,
     },
     Bar(Bar),
+    /// The source may have lost this symbol's `lost` data (its candles, or its trades) from
+    /// `from_ms` to `to_ms` (inclusive, ms): a websocket was down and the exchange did not repeat
+    /// what it missed. A symbol whose bars come from that data treats it as a hole (it re-warms),
+    /// never as quiet minutes to fill.
+    Gap {
+        lost: Lost,
+        from_ms: i64,
+        to_ms: i64,
+    },
+}
+
+/// What a [`EventKind::Gap`] lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lost {
+    /// Exchange candles (klines).
+    Bars,
+    /// Trades: bars built from them over the span are incomplete.
+    Trades,
 }
 
 /// One market event, as produced by every source.
@@ -206,6 +225,14 @@ impl MarketEvent {
                 price("ask", *ask)?;
                 qty("bid_qty", *bid_qty)?;
                 qty("ask_qty", *ask_qty)
+            }
+            EventKind::Gap { from_ms, to_ms, .. } => {
+                if *from_ms < 0 || to_ms < from_ms {
+                    return Err(format!(
+                        "gap from_ms {from_ms} / to_ms {to_ms}: need 0 <= from_ms <= to_ms"
+                    ));
+                }
+                Ok(())
             }
             EventKind::Bar(b) => {
                 for (n, v) in [

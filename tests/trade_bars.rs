@@ -135,7 +135,7 @@ fn replay_sniffs_both_layouts_and_merges_them() {
                     (bar.open_time_ms, bar.close, bar.volume)
                 );
             }
-            EventKind::Quote { .. } => panic!("no quotes here"),
+            EventKind::Quote { .. } | EventKind::Gap { .. } => panic!("only trades and bars here"),
         }
     }
     assert_eq!(from_trades.len(), 2_469);

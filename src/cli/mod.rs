@@ -1,6 +1,7 @@
 //! The command line (clap): parse, load config, run one command. One file per subcommand; each
 //! returns `anyhow::Result` and the binary prints the error chain on one line.
 
+mod collect;
 mod features;
 mod publish;
 mod replay;
@@ -44,6 +45,8 @@ pub enum Command {
     Features(features::FeaturesArgs),
     /// Load historical files into a Kafka topic as MarketEvent JSON (key = symbol).
     Publish(publish::PublishArgs),
+    /// Record exchange websocket feeds (`[[websocket.feeds]]`) as MarketEvent JSONL.
+    Collect(collect::CollectArgs),
 }
 
 /// Runs the parsed command.
@@ -55,6 +58,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(config, a),
         Command::Features(a) => features::run(config, name, a),
         Command::Publish(a) => publish::run(config, a),
+        Command::Collect(a) => collect::run(config, name, a),
     }
 }
 

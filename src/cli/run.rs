@@ -57,7 +57,7 @@ pub fn run(config: Config, config_name: String, a: RunArgs) -> anyhow::Result<()
 
 /// Resolves on SIGINT or SIGTERM. If a handler cannot be installed, that signal is not awaited
 /// (its default action, ending the process, still applies).
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let int = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

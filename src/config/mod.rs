@@ -6,9 +6,11 @@
 
 pub mod kafka;
 mod model;
+pub mod websocket;
 
 pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
 pub use model::*;
+pub use websocket::{FeedConfig, WebsocketConfig};
 
 use serde::Deserialize;
 use std::fmt;

@@ -17,6 +17,8 @@ pub struct Config {
     pub train: TrainConfig,
     /// Kafka source and sink; absent: no Kafka.
     pub kafka: Option<super::kafka::KafkaConfig>,
+    /// Exchange websocket feeds; absent: none.
+    pub websocket: Option<super::websocket::WebsocketConfig>,
 }
 
 /// Historical files replayed by `run` (and the default for `replay`/`train` without `--data`).
@@ -463,6 +465,9 @@ impl Config {
         }
         if let Some(k) = &self.kafka {
             k.validate(&mut p);
+        }
+        if let Some(w) = &self.websocket {
+            w.validate(&mut p);
         }
         p
     }

@@ -14,7 +14,7 @@ use super::compute::TopOfBook;
 use super::spec::FeatureSpec;
 use super::state::{Accepted, Phase, RejectReason, StatePolicy, Step, SymbolState};
 use super::window::{Window, WindowBuffer};
-use crate::event::{Bar, EventKind, Exchange, MarketEvent, Symbol};
+use crate::event::{Bar, EventKind, Exchange, Lost, MarketEvent, Symbol};
 use crate::scaling::{RobustScaler, StreamingScaler};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -104,6 +104,8 @@ pub struct EngineStats {
     pub quotes_rejected: u64,
     /// Bar events of trade-sourced symbols and trades of bar-sourced symbols.
     pub ignored_other_source: u64,
+    /// Gap events (data a source lost) that made a symbol Stale.
+    pub gaps: u64,
 }
 
 impl EngineStats {
@@ -127,12 +129,14 @@ impl EngineStats {
             quotes,
             quotes_rejected,
             ignored_other_source,
+            gaps,
         } = o;
         self.bars += bars;
         self.windows += windows;
         self.warming_bars += warming_bars;
         self.filled_bars += filled_bars;
         self.resets += resets;
+        self.gaps += gaps;
         self.stale += stale;
         self.duplicates += duplicates;
         self.pending_updates += pending_updates;
@@ -329,6 +333,21 @@ impl FeatureEngine {
                 let window = due.and_then(|bar| self.on_bar(&key, &bar, observe));
                 self.entry(&key).quote = Some(q);
                 window
+            }
+            EventKind::Gap { lost, to_ms, .. } => {
+                let sym = self.symbols.get_mut(&key)?;
+                // Only a loss of the data this symbol's bars come from matters: klines lost
+                // while trades build the bars (or the reverse) change nothing.
+                match (lost, sym.source) {
+                    (Lost::Bars, Source::Bars) => {}
+                    // A trade-built bar that overlaps the hole is missing trades: drop it whole.
+                    (Lost::Trades, Source::Trades) => sym.trades = None,
+                    _ => return None,
+                }
+                if sym.state.on_gap(*to_ms) {
+                    self.stats.gaps += 1;
+                }
+                None
             }
         }
     }

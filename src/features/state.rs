@@ -243,6 +243,20 @@ impl SymbolState {
         false
     }
 
+    /// A source lost data up to `to_ms`: unless a bar after the hole was already processed, the
+    /// symbol goes Stale, so the next bar re-warms it instead of filling the hole with carried
+    /// closes. Returns true when this call made it Stale.
+    pub fn on_gap(&mut self, to_ms: i64) -> bool {
+        self.pending = None;
+        // Nothing processed yet means nothing to re-warm; a bar past the hole means it is old news.
+        let covered = self.last.as_ref().is_none_or(|b| b.open_time_ms > to_ms);
+        if covered || self.phase == Phase::Stale {
+            return false;
+        }
+        self.phase = Phase::Stale;
+        true
+    }
+
     fn reset(&mut self, missing: u64, step: &mut impl FnMut(Step<'_>)) {
         self.computer.reset();
         self.run = 0;
@@ -479,6 +493,24 @@ mod tests {
             feed(&mut s, &bar(8, 13.0)).1,
             [seen_bar(8, false, true, Phase::Ready)]
         );
+    }
+
+    #[test]
+    fn a_gap_event_is_a_hole_not_quiet_minutes() {
+        // fill = 10 would carry the close over one missing minute; a source-marked gap must not.
+        let mut s = ready(10);
+        assert!(s.on_gap(4 * 60_000 - 1));
+        assert_eq!(s.phase(), Phase::Stale);
+        assert!(!s.on_gap(4 * 60_000 - 1), "already stale");
+        assert_eq!(
+            feed(&mut s, &bar(4, 13.0)).1,
+            [Seen::Reset(1), seen_bar(4, false, false, Phase::Resync)]
+        );
+        // A gap that ends before the last processed bar changes nothing.
+        assert!(!s.on_gap(3 * 60_000));
+        assert_ne!(s.phase(), Phase::Stale);
+        // Before any bar there is nothing to re-warm.
+        assert!(!state(0).on_gap(60_000));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! configured, skipped, and only becomes an error when the count exceeds the configured limit.
 //! The CSV readers share that loop (`csv_rows.rs`), so they cannot drift apart.
 
+pub mod backoff;
 pub mod dead_letter;
 pub mod exchange;
 pub mod file_name;

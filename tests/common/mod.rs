@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod kafka;
+pub mod ws_server;
 
 use signal_engine::config::Config;
 use signal_engine::event::MarketEvent;

@@ -18,8 +18,24 @@ pub mod coinbase;
 pub mod frame;
 pub mod kraken;
 pub mod okx;
+pub mod supervisor;
 pub mod symbol;
 pub mod venue;
 
 pub use frame::{Frame, ParseError, Skip};
 pub use venue::{Channel, Keepalive, Limits, Stream, Venue};
+
+use crate::event::Exchange;
+use std::sync::Arc;
+
+/// The protocol of an exchange.
+pub fn venue_for(exchange: Exchange) -> Arc<dyn Venue> {
+    match exchange {
+        Exchange::Binance => Arc::new(binance::BinanceVenue::spot()),
+        Exchange::BinanceFutures => Arc::new(binance::BinanceVenue::futures()),
+        Exchange::Bybit => Arc::new(bybit::BybitVenue),
+        Exchange::Okx => Arc::new(okx::OkxVenue),
+        Exchange::Coinbase => Arc::new(coinbase::CoinbaseVenue),
+        Exchange::Kraken => Arc::new(kraken::KrakenVenue),
+    }
+}
