@@ -59,6 +59,10 @@ pub struct FeedConfig {
     /// before the exchange's documented lifetime (Binance: 24 h), none when it has none.
     #[serde(default)]
     pub rotate_after_secs: Option<u64>,
+    /// The client keepalive period for exchanges that ask for one (Bybit and OKX ping every
+    /// 20 s, Kraken 30 s); default: the exchange's.
+    #[serde(default)]
+    pub keepalive_ms: Option<u64>,
     /// Streams per connection; default and maximum: the exchange's limit.
     #[serde(default)]
     pub max_streams_per_connection: Option<usize>,
@@ -170,6 +174,9 @@ impl FeedConfig {
                 limits.max_streams as u64,
             );
         }
+        if let Some(k) = self.keepalive_ms {
+            range("keepalive_ms", k, 50, 600_000);
+        }
         if let Some(m) = self.max_frame_bytes {
             range("max_frame_bytes", m as u64, 1_024, 1 << 30);
         }
@@ -203,6 +210,7 @@ impl FeedConfig {
                     max: Duration::from_millis(self.backoff_max_ms),
                 },
                 stable_after: Duration::from_secs(10),
+                keepalive_every: self.keepalive_ms.map(Duration::from_millis),
                 max_frame_bytes: self.max_frame_bytes.unwrap_or(limits.max_frame_bytes),
             },
             max_streams: self

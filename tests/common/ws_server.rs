@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
@@ -28,11 +29,16 @@ pub enum Step {
 }
 
 /// Answers to the client's requests: exchange dialects, and a refusal for the error case.
-pub type Dialect = fn(&str) -> Vec<String>;
+pub type Dialect = Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
+
+/// Applied to every text message the server sends (e.g. to number Coinbase's messages).
+pub type Rewrite = Arc<dyn Fn(String) -> String + Send + Sync>;
 
 #[derive(Debug, Default)]
 pub struct ConnLog {
     pub opened: Option<Instant>,
+    /// The request path of the websocket handshake (`/ws/v5/public`).
+    pub path: String,
     pub requests: Vec<(Instant, String)>,
     pub pongs: usize,
     pub ended: Option<Instant>,
@@ -48,7 +54,20 @@ pub struct WsServer {
 
 impl WsServer {
     /// Starts the server; connection i plays `scripts[i]` (later connections stay silent).
-    pub async fn start(dialect: Dialect, scripts: Vec<Vec<Step>>) -> Self {
+    pub async fn start(
+        dialect: impl Fn(&str) -> Vec<String> + Send + Sync + 'static,
+        scripts: Vec<Vec<Step>>,
+    ) -> Self {
+        Self::start_with(dialect, scripts, Arc::new(|text| text)).await
+    }
+
+    /// `start`, passing every text message the server sends through `rewrite`.
+    pub async fn start_with(
+        dialect: impl Fn(&str) -> Vec<String> + Send + Sync + 'static,
+        scripts: Vec<Vec<Step>>,
+        rewrite: Rewrite,
+    ) -> Self {
+        let dialect: Dialect = Arc::new(dialect);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("ws://{}", listener.local_addr().unwrap());
         let log: Arc<Mutex<Vec<ConnLog>>> = Arc::default();
@@ -64,7 +83,8 @@ impl WsServer {
                     opened: Some(Instant::now()),
                     ..ConnLog::default()
                 });
-                tokio::spawn(serve(tcp, index, script, dialect, log.clone()));
+                let (dialect, rewrite) = (dialect.clone(), rewrite.clone());
+                tokio::spawn(serve(tcp, index, script, dialect, rewrite, log.clone()));
                 index += 1;
             }
         });
@@ -85,12 +105,19 @@ async fn serve(
     index: usize,
     script: Vec<Step>,
     dialect: Dialect,
+    rewrite: Rewrite,
     log: Arc<Mutex<Vec<ConnLog>>>,
 ) {
     let config = WebSocketConfig::default()
         .max_message_size(None)
         .max_frame_size(None);
-    let Ok(ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await else {
+    let path_log = log.clone();
+    let record_path = move |req: &Request, resp: Response| {
+        path_log.lock().unwrap()[index].path = req.uri().path().to_string();
+        Ok(resp)
+    };
+    let accepted = tokio_tungstenite::accept_hdr_async_with_config(tcp, record_path, Some(config));
+    let Ok(ws) = accepted.await else {
         return;
     };
     let (mut sink, mut stream) = ws.split();
@@ -98,6 +125,7 @@ async fn serve(
     let (first_tx, mut first_rx) = mpsc::channel::<()>(1);
     let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<()>();
     let reader_log = log.clone();
+    let reply_rewrite = rewrite.clone();
     let replies = out_tx.clone();
     // Reader: logs requests, answers them in the dialect, notes pongs.
     let reader = tokio::spawn(async move {
@@ -107,8 +135,8 @@ async fn serve(
                     reader_log.lock().unwrap()[index]
                         .requests
                         .push((Instant::now(), t.to_string()));
-                    for reply in dialect(t.as_str()) {
-                        let _ = replies.send(Message::text(reply));
+                    for reply in (dialect)(t.as_str()) {
+                        let _ = replies.send(Message::text((reply_rewrite)(reply)));
                     }
                     let _ = first_tx.try_send(());
                 }
@@ -122,7 +150,7 @@ async fn serve(
     });
     drop(out_tx);
     let _ = tokio::time::timeout(Duration::from_secs(10), first_rx.recv()).await;
-    let finished = play(&mut sink, script, &mut out_rx, &mut pong_rx).await;
+    let finished = play(&mut sink, script, &rewrite, &mut out_rx, &mut pong_rx).await;
     log.lock().unwrap()[index].finished = finished;
     if finished {
         // A silent server: it still answers requests (pongs to keepalives) until the client
@@ -149,6 +177,7 @@ type Sink = futures_util::stream::SplitSink<
 async fn play(
     sink: &mut Sink,
     script: Vec<Step>,
+    rewrite: &Rewrite,
     replies: &mut mpsc::UnboundedReceiver<Message>,
     pongs: &mut mpsc::UnboundedReceiver<()>,
 ) -> bool {
@@ -160,7 +189,8 @@ async fn play(
             }
         }
         let sent = match step {
-            Step::Text(t) => sink.send(Message::text(t)).await,
+            // Rewritten when sent, so numbering follows the order on the wire.
+            Step::Text(t) => sink.send(Message::text((rewrite)(t))).await,
             Step::Binary(b) => sink.send(Message::Binary(Bytes::from(b))).await,
             Step::Sleep(d) => {
                 let until = tokio::time::Instant::now() + d;

@@ -157,6 +157,12 @@ pub trait Venue: Send + Sync + fmt::Debug + 'static {
         true
     }
 
+    /// The message's sequence number, for exchanges that number every message of a connection
+    /// (Coinbase's `sequence_num`): a jump means messages were lost.
+    fn sequence(&self, _raw: &[u8]) -> Option<u64> {
+        None
+    }
+
     /// Reads one received message. Events are pushed onto `out` (which the caller clears);
     /// `recv_ns` becomes their `ts_recv_ns`.
     fn parse(

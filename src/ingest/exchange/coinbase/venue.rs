@@ -111,6 +111,12 @@ impl Venue for CoinbaseVenue {
         LIMITS
     }
 
+    /// Coinbase numbers every message of a connection; the supervisor treats a jump as lost
+    /// messages.
+    fn sequence(&self, raw: &[u8]) -> Option<u64> {
+        super::parse::sequence_num(raw)
+    }
+
     fn keepalive(&self) -> Option<Keepalive> {
         None
     }

@@ -31,6 +31,8 @@ pub struct ConnSettings {
     pub backoff: Backoff,
     /// A connection up this long resets the backoff to its first step.
     pub stable_after: Duration,
+    /// Overrides the exchange's client keepalive period (it keeps the exchange's message).
+    pub keepalive_every: Option<Duration>,
     /// Frames above this are counted and skipped; frames above 4× this kill the connection
     /// (the websocket layer refuses to buffer them).
     pub max_frame_bytes: usize,
@@ -148,9 +150,11 @@ async fn session(spec: &ConnSpec, tx: &mpsc::Sender<ConnEvent>) -> Option<(Strin
     .await
     .ok()?;
     let keepalive = spec.venue.keepalive();
-    let period = keepalive
-        .as_ref()
-        .map_or(Duration::from_secs(3_600), |k| k.every);
+    let period = match (&keepalive, s.keepalive_every) {
+        (Some(_), Some(every)) => every,
+        (Some(k), None) => k.every,
+        (None, _) => Duration::from_secs(3_600),
+    };
     let mut next_keepalive = Instant::now() + period;
     let mut deadline = Instant::now() + s.silence_timeout;
     loop {

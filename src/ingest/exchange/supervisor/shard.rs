@@ -55,6 +55,9 @@ pub struct Shard {
     successor: Option<u64>,
     /// Connections that are up (subscribed) right now.
     up: HashMap<u64, bool>,
+    /// The last message number per connection, for exchanges that number messages, and whether
+    /// the numbering has only increased so far.
+    sequence: HashMap<u64, (u64, bool)>,
     parsed: Vec<MarketEvent>,
     emitted: Vec<MarketEvent>,
     /// Conflated events waiting for room in the channel, oldest first (few: one per symbol
@@ -95,6 +98,7 @@ impl Shard {
             current: 0,
             successor: None,
             up: HashMap::new(),
+            sequence: HashMap::new(),
             parsed: Vec::new(),
             emitted: Vec::new(),
             held: Vec::new(),
@@ -162,6 +166,8 @@ impl Shard {
             ConnEvent::Up { conn, at_ns } => {
                 FeedStats::add(&self.stats.connects, 1);
                 self.up.insert(conn, true);
+                // A new connection numbers its messages afresh.
+                self.sequence.remove(&conn);
                 if conn == self.current {
                     self.continuity.resumed(at_ns, &mut self.emitted);
                     self.flush().await?;
@@ -201,6 +207,7 @@ impl Shard {
     }
 
     async fn on_frame(&mut self, conn: u64, recv_ns: i64, bytes: &[u8]) -> Result<(), FeedError> {
+        self.check_sequence(conn, recv_ns, bytes);
         self.parsed.clear();
         match self.spec.venue.parse(bytes, recv_ns, &mut self.parsed) {
             Ok(Frame::Refused(reply)) => {
@@ -230,6 +237,32 @@ impl Shard {
             self.continuity.on_event(ev, &mut self.emitted);
         }
         self.flush().await
+    }
+
+    /// A jump in the exchange's message numbering means messages were lost on a live
+    /// connection: continuity treats it as an interruption that has just ended. The numbering is
+    /// trusted only while it increases: Coinbase's documentation also speaks of numbers "for
+    /// each product", and a number that goes back means this connection's messages are not one
+    /// sequence, so its jumps prove nothing (counted, never marked as gaps).
+    fn check_sequence(&mut self, conn: u64, recv_ns: i64, bytes: &[u8]) {
+        let Some(seq) = self.spec.venue.sequence(bytes) else {
+            return;
+        };
+        let (previous, trusted) = match self.sequence.get(&conn) {
+            Some(&(p, t)) => (Some(p), t),
+            None => (None, true),
+        };
+        let trusted = trusted && previous.is_none_or(|p| seq > p);
+        self.sequence.insert(conn, (seq, trusted));
+        let Some(previous) = previous else { return };
+        if !trusted {
+            FeedStats::add(&self.stats.sequence_unordered, 1);
+        } else if seq > previous.saturating_add(1) && conn == self.current {
+            FeedStats::add(&self.stats.sequence_gaps, 1);
+            tracing::warn!(feed = %self.spec.feed, conn, seq, previous, "messages lost (sequence jump)");
+            self.continuity.interrupted(recv_ns.div_euclid(1_000_000));
+            self.continuity.resumed(recv_ns, &mut self.emitted);
+        }
     }
 
     /// The successor delivered data: it becomes current and the old connection is closed.

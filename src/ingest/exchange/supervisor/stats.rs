@@ -55,6 +55,12 @@ counters!(
     bad_field,
     /// Frames above `max_frame_bytes`, skipped.
     oversized,
+    /// Jumps in an exchange's message numbering (Coinbase): messages the exchange sent that
+    /// never arrived. Each is handled like a reconnect (trade gaps, candle checks).
+    sequence_gaps,
+    /// Messages whose number did not increase: the connection's numbering is not one sequence,
+    /// so its jumps are no longer marked as gaps.
+    sequence_unordered,
     /// Quotes and in-progress candles replaced by a newer one while the consumer lagged.
     conflated,
 );
