@@ -112,6 +112,8 @@ async fn serve(
         .max_message_size(None)
         .max_frame_size(None);
     let path_log = log.clone();
+    // The callback's error type is tungstenite's; its size is not ours to choose.
+    #[allow(clippy::result_large_err)]
     let record_path = move |req: &Request, resp: Response| {
         path_log.lock().unwrap()[index].path = req.uri().path().to_string();
         Ok(resp)
