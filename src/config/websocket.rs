@@ -268,6 +268,15 @@ max_streams_per_connection = 100000
     }
 
     #[test]
+    fn the_websocket_example_config_is_valid() {
+        let text = include_str!("../../config/websocket.toml");
+        let cfg = Config::from_toml(text, "config/websocket.toml").unwrap();
+        let feeds = cfg.websocket.unwrap().feeds;
+        assert_eq!(feeds.len(), 5);
+        assert!(feeds.iter().all(|f| !f.spec().streams.is_empty()));
+    }
+
+    #[test]
     fn a_valid_feed_becomes_a_spec_with_the_exchange_defaults() {
         let text = "[[websocket.feeds]]\nexchange = \"binance\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"kline_1m\", \"agg_trades\"]\n";
         let cfg = Config::from_toml(text, "ws.toml").unwrap();

@@ -605,6 +605,40 @@ mod tests {
     }
 
     #[test]
+    fn a_gap_of_the_bars_source_resets_the_symbol_and_other_gaps_do_not() {
+        let names = ["log_return_1".to_string()];
+        let mut e = engine(&names, policy());
+        for m in 0..5 {
+            e.on_event(&bar_event("AAA", m, 10.0 + m as f64, 1.0));
+        }
+        let gap = |lost, to_min: i64| MarketEvent {
+            exchange: Exchange::BinanceFutures,
+            symbol: Symbol::new("AAA"),
+            ts_event_ns: to_min * MIN * 1_000_000,
+            ts_recv_ns: 0,
+            kind: EventKind::Gap {
+                lost,
+                from_ms: 5 * MIN,
+                to_ms: to_min * MIN - 1,
+            },
+        };
+        // Lost trades do not touch a symbol whose bars are klines.
+        assert!(e.on_event(&gap(Lost::Trades, 6)).is_none());
+        assert_eq!(e.stats().gaps, 0);
+        assert!(e.on_event(&gap(Lost::Bars, 6)).is_none());
+        assert_eq!(e.stats().gaps, 1);
+        // One missing minute would be filled (fill_gap_bars = 2); after a lost-bars gap the
+        // symbol re-warms instead, and emits no window until it is whole again.
+        assert!(e.on_event(&bar_event("AAA", 6, 16.0, 1.0)).is_none());
+        assert_eq!((e.stats().resets, e.stats().filled_bars), (1, 0));
+        // An unknown symbol's gap is a no-op.
+        let mut other = gap(Lost::Bars, 6);
+        other.symbol = Symbol::new("ZZZ");
+        assert!(e.on_event(&other).is_none());
+        assert_eq!(e.stats().gaps, 1);
+    }
+
+    #[test]
     fn trades_become_bars_and_quotes_feed_the_quote_features() {
         let names: Vec<String> = [
             "log_return_1",

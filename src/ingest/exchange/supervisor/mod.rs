@@ -189,3 +189,43 @@ impl Supervisor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FeedConfig;
+
+    fn feed(text: &str) -> FeedSpec {
+        toml::from_str::<FeedConfig>(text).unwrap().spec()
+    }
+
+    #[test]
+    fn streams_are_sharded_within_the_connection_limit() {
+        let spec = feed(
+            "exchange = \"binance\"\nsymbols = [\"A1\", \"B2\", \"C3\", \"D4\"]\nchannels = [\"kline_1m\", \"trades\"]\nmax_streams_per_connection = 3\n",
+        );
+        let shards = plan_shards(&spec);
+        let sizes: Vec<usize> = shards.iter().map(|(_, s)| s.len()).collect();
+        assert_eq!(sizes, [3, 3, 2]);
+        assert!(shards.iter().all(|(url, _)| url == &spec.url));
+        // Every stream exactly once.
+        let mut all: Vec<_> = shards.into_iter().flat_map(|(_, s)| s).collect();
+        all.sort();
+        let mut want = spec.streams.clone();
+        want.sort();
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn each_endpoint_gets_its_own_connections() {
+        let spec = feed(
+            "exchange = \"okx\"\nurl = \"wss://x/\"\nsymbols = [\"BTC-USDT\"]\nchannels = [\"kline_1m\", \"trades\", \"quotes\"]\n",
+        );
+        let shards = plan_shards(&spec);
+        let urls: Vec<(&str, usize)> = shards.iter().map(|(u, s)| (u.as_str(), s.len())).collect();
+        assert_eq!(
+            urls,
+            [("wss://x/ws/v5/business", 1), ("wss://x/ws/v5/public", 2)]
+        );
+    }
+}
