@@ -11,7 +11,8 @@
 //! ```
 //!
 //! # Layout
-//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`, `features`, `publish`),
+//! - `main.rs` / [`cli`]: the command line (`run`, `replay`, `train`, `features`, `publish`,
+//!   `collect`),
 //!   one file per subcommand.
 //! - [`app`]: builds the channels, spawns every stage, owns shutdown (senders drop downstream);
 //!   the replay and the Kafka run share the feature and sink stages (`app/stages.rs`).
@@ -19,8 +20,10 @@
 //! - [`event`], [`signal`]: the input and output types (JSON Schemas in `schemas/`).
 //! - [`clock`]: wall clock live, event time in replay.
 //! - [`ingest`]: replay files (kline, OHLCV and trades CSV, MarketEvent JSONL), merged by event
-//!   time; parsers of raw exchange messages (`ingest::exchange`: Binance websocket JSON); the
-//!   Kafka source (`ingest::kafka`: consumer thread, at-least-once offsets, rebalances, dead
+//!   time; exchange websockets (`ingest::exchange`: one folder per exchange with its wire
+//!   structs, a pure parser and its protocol rules as a `Venue`; one `supervisor` for all of
+//!   them: connections, keepalive, silence watchdog, backoff, rotation, sharding, dedup and gap
+//!   marking); the Kafka source (`ingest::kafka`: consumer thread, at-least-once offsets, rebalances, dead
 //!   letters, the acknowledging producer).
 //! - [`features`]: indicators, trades → bars, per-symbol state (Warming → Ready → Stale →
 //!   Resync, gap filling), feature spec + hash, the window ring, the engine.

@@ -10,7 +10,8 @@
 //!   streams, the client keepalive the exchange asks for, its connection limits and lifetime.
 //!
 //! Connections, reconnects, watchdogs, rotation and sharding belong to one
-//! [`supervisor`] shared by every exchange; it only talks to an exchange through [`Venue`].
+//! [`supervisor`](mod@supervisor) shared by every exchange; it only talks to an exchange through
+//! [`Venue`]. [`venue_for`] maps an [`Exchange`] to its protocol.
 
 pub mod binance;
 pub mod bybit;
