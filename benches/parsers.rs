@@ -18,6 +18,8 @@
 //! The goal (issue 6): ≥ 1 M Binance kline and aggTrade messages per second per core. Nothing
 //! here asserts a time. Adding an exchange is one line in [`venues`].
 
+#![allow(clippy::disallowed_methods)] // a benchmark times itself with the wall clock
+
 use criterion::{Criterion, Throughput};
 use signal_engine::event::MarketEvent;
 use signal_engine::ingest::exchange::Venue;

@@ -20,7 +20,12 @@ pub fn check_venues(venues: &[&dyn Venue], data: &[u8]) {
             Frame::Events(n) => n,
             _ => 0,
         };
-        assert_eq!(pushed, out.len(), "{venue:?}: {frame:?} but {} events", out.len());
+        assert_eq!(
+            pushed,
+            out.len(),
+            "{venue:?}: {frame:?} but {} events",
+            out.len()
+        );
         for event in &out {
             assert_eq!(event.exchange, venue.exchange(), "{event:?}");
             if let Err(e) = event.check() {
