@@ -32,7 +32,10 @@ pub(super) enum Fast<'a> {
 
 /// Decodes `raw`, or `None` to leave it to the general path.
 pub(super) fn decode(raw: &[u8]) -> Option<Fast<'_>> {
-    let mut de = serde_json::Deserializer::from_slice(raw);
+    // One UTF-8 check of the whole message is cheaper than serde_json's check of each string
+    // read from a byte slice; bytes that are not UTF-8 are malformed JSON either way.
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let message = (&mut de).deserialize_map(Message).ok()?;
     de.end().ok()?;
     Some(message)

@@ -6,10 +6,11 @@
 //! `SUBSCRIBE` requests that carry them, the connection rules, and parsed frames (through
 //! [`parse_frame`](super::parse::parse_frame)).
 //!
-//! Verified in Binance's documentation (read through the docs index, June 2026):
+//! Verified in Binance's documentation (stored copies read in December 2026):
 //!
-//! Spot: <https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams>
-//! (same text in `binance/binance-spot-api-docs`, `web-socket-streams.md`):
+//! Spot: <https://developers.binance.com/legacy-docs/binance-spot-api-docs/web-socket-streams>
+//! and the testnet page of the same name (limits, keepalive), and `web-socket-streams.md` of
+//! GitHub `binance/binance-spot-api-docs` (request and reply formats):
 //! - Base endpoint `wss://stream.binance.com:9443` (or `:443`); combined streams at
 //!   `/stream?streams=..` or subscribed live, each message then wrapped as
 //!   `{"stream":"<streamName>","data":<rawPayload>}`; stream names use lower-case symbols.
@@ -25,13 +26,14 @@
 //! - Keepalive: the server sends a ping frame every 20 s and disconnects when no pong comes
 //!   back within a minute; the pong must copy the ping's payload; unsolicited pongs do not
 //!   prevent disconnection. So no client heartbeat ([`Venue::keepalive`] is `None`); the
-//!   websocket layer answers pings. (The 2023 edition of the same page said 3 min / 10 min;
-//!   the current page says 20 s / 1 min.)
+//!   websocket layer answers pings. (The 2023-12-04 edition in the GitHub repository still
+//!   says 3 min / 10 min; the current pages say 20 s / 1 min.)
 //! - A connection is valid for 24 hours.
 //! - Kline intervals: 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M.
 //!
 //! USDT-M futures: <https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams>
-//! and its "Important WebSocket Change Notice" (announced 2026-03-06):
+//! and <https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/Important-WebSocket-Change-Notice>
+//! (announced 2026-03-06):
 //! - Since the legacy URLs were retired on 2026-04-23, `wss://fstream.binance.com` routes by
 //!   path: `/public` carries high-frequency data (`@bookTicker`, `@depth`), `/market` regular
 //!   market data (`@aggTrade`, `@kline_..`, `@markPrice`, tickers), `/private` user data. A
@@ -51,8 +53,8 @@
 //!
 //! Neither market documents a limit on the streams named in one `SUBSCRIBE` request or on the
 //! frame size; requests here name at most 200 streams (about 5 KB). The request rate is kept
-//! below the documented one (4/s of 5 on spot, 8/s of 10 on futures) because the server's pongs
-//! in reply to our pings count too, and a burst at the limit gets the connection dropped.
+//! below the documented one (4/s of 5 on spot, 8/s of 10 on futures) because our pongs to the
+//! server's pings count too, and a burst at the limit gets the connection dropped.
 //! `1M` (month) candles have no fixed length, so a [`Channel::Kline`] cannot name them.
 
 use super::parse::parse_frame;
