@@ -25,5 +25,7 @@ seed() {
 }
 
 seed parse_binance binance
-# One line per exchange as its parser lands, e.g.:
-# seed parse_bybit bybit
+seed parse_bybit bybit
+seed parse_okx okx
+seed parse_coinbase coinbase
+seed parse_kraken kraken

@@ -1,0 +1,9 @@
+//! Kraken: `Venue::parse` on any bytes (see `check_venues` for what is checked).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use signal_engine::ingest::exchange::kraken::KrakenVenue;
+
+fuzz_target!(|data: &[u8]| {
+    signal_engine_fuzz::check_venues(&[&KrakenVenue], data);
+});
