@@ -24,6 +24,10 @@ use criterion::{Criterion, Throughput};
 use signal_engine::event::MarketEvent;
 use signal_engine::ingest::exchange::Venue;
 use signal_engine::ingest::exchange::binance::BinanceVenue;
+use signal_engine::ingest::exchange::bybit::BybitVenue;
+use signal_engine::ingest::exchange::coinbase::CoinbaseVenue;
+use signal_engine::ingest::exchange::kraken::KrakenVenue;
+use signal_engine::ingest::exchange::okx::OkxVenue;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -62,10 +66,10 @@ static ALLOC: Counting = Counting;
 fn venues() -> Vec<(&'static str, Box<dyn Venue>, &'static str)> {
     vec![
         ("binance", Box::new(BinanceVenue::futures()), "binance"),
-        // ("bybit", Box::new(BybitVenue::linear()), "bybit"),
-        // ("okx", Box::new(OkxVenue::new()), "okx"),
-        // ("coinbase", Box::new(CoinbaseVenue::new()), "coinbase"),
-        // ("kraken", Box::new(KrakenVenue::new()), "kraken"),
+        ("bybit", Box::new(BybitVenue), "bybit"),
+        ("okx", Box::new(OkxVenue), "okx"),
+        ("coinbase", Box::new(CoinbaseVenue), "coinbase"),
+        ("kraken", Box::new(KrakenVenue), "kraken"),
     ]
 }
 

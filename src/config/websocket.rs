@@ -114,6 +114,15 @@ impl FeedConfig {
                     self.key(i, "url")
                 ));
             }
+            // Since 2026-04-23 USDT-M routes by path; the old `/stream` endpoint goes quiet.
+            let bare_host_only = self.exchange == Exchange::BinanceFutures;
+            if bare_host_only && url.trim_end_matches('/').ends_with("/stream") {
+                p.push(format!(
+                    "{}: {url:?}: give the bare host (wss://fstream.binance.com); the engine adds \
+                     /market/stream or /public/stream per stream, as Binance routes USDT-M data",
+                    self.key(i, "url")
+                ));
+            }
         }
         if self.symbols.is_empty() {
             p.push(format!(
@@ -265,6 +274,9 @@ max_streams_per_connection = 100000
             .unwrap_err()
             .to_string();
         assert!(err.contains("book"), "{err}");
+        let old = "[[websocket.feeds]]\nexchange = \"binance_futures\"\nurl = \"wss://fstream.binance.com/stream\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"kline_1m\"]\n";
+        let err = Config::from_toml(old, "ws.toml").unwrap_err().to_string();
+        assert!(err.contains("bare host"), "{err}");
     }
 
     #[test]

@@ -38,7 +38,13 @@ impl Channel {
 }
 
 /// Units a kline interval may be written in, in seconds.
-const UNITS: &[(char, u32)] = &[('s', 1), ('m', 60), ('h', 3_600), ('d', 86_400)];
+const UNITS: &[(char, u32)] = &[
+    ('s', 1),
+    ('m', 60),
+    ('h', 3_600),
+    ('d', 86_400),
+    ('w', 604_800),
+];
 
 impl TryFrom<String> for Channel {
     type Error = String;
@@ -52,7 +58,7 @@ impl TryFrom<String> for Channel {
         let bad = || {
             format!(
                 "channel {s:?} is not one of \"trades\", \"agg_trades\", \"quotes\" or \
-                 \"kline_<N><s|m|h|d>\" (e.g. \"kline_1m\")"
+                 \"kline_<N><s|m|h|d|w>\" (e.g. \"kline_1m\")"
             )
         };
         let interval = s.strip_prefix("kline_").ok_or_else(bad)?;
@@ -184,6 +190,12 @@ mod tests {
             ("kline_15s", Channel::Kline { interval_s: 15 }),
             ("kline_4h", Channel::Kline { interval_s: 14_400 }),
             ("kline_1d", Channel::Kline { interval_s: 86_400 }),
+            (
+                "kline_1w",
+                Channel::Kline {
+                    interval_s: 604_800,
+                },
+            ),
             ("trades", Channel::Trades),
             ("agg_trades", Channel::AggTrades),
             ("quotes", Channel::Quotes),
@@ -195,7 +207,7 @@ mod tests {
         for bad in [
             "kline_",
             "kline_0m",
-            "kline_1w",
+            "kline_1y",
             "kline_m",
             "book",
             "kline_99999999999d",
