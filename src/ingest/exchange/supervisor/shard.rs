@@ -53,6 +53,8 @@ pub struct Shard {
     /// The connection whose data is current; a rotation's successor until it proves itself.
     current: u64,
     successor: Option<u64>,
+    /// When the next rotation begins.
+    rotate_at: Instant,
     /// Connections that are up (subscribed) right now.
     up: HashMap<u64, bool>,
     /// The last message number per connection, for exchanges that number messages, and whether
@@ -97,6 +99,7 @@ impl Shard {
             next_id: 0,
             current: 0,
             successor: None,
+            rotate_at: Instant::now(),
             up: HashMap::new(),
             sequence: HashMap::new(),
             parsed: Vec::new(),
@@ -112,7 +115,7 @@ impl Shard {
     ) -> Result<ContinuityStats, FeedError> {
         let (tx, mut rx) = mpsc::channel(1_024);
         self.current = self.open(&tx);
-        let mut rotate_at = self.next_rotation();
+        self.rotate_at = self.next_rotation();
         let result = loop {
             tokio::select! {
                 _ = shutdown.changed() => break Ok(()),
@@ -121,14 +124,15 @@ impl Shard {
                         break Err(e);
                     }
                 }
-                _ = sleep_until(rotate_at), if self.successor.is_none() => {
+                _ = sleep_until(self.rotate_at), if self.successor.is_none() => {
                     FeedStats::add(&self.stats.rotations, 1);
                     tracing::info!(feed = %self.spec.feed, url = %self.spec.url, "rotating the connection before the exchange's lifetime limit");
                     self.successor = Some(self.open(&tx));
-                    rotate_at = self.next_rotation();
                 }
             }
         };
+        // Conflated events still held go out if there is room; the consumer is stopping too.
+        let _ = self.offer_held();
         for (_, live) in self.conns.drain() {
             let _ = live.stop.send(());
             let _ = live.task.await;
@@ -269,6 +273,8 @@ impl Shard {
     fn promote(&mut self, conn: u64) {
         let old = std::mem::replace(&mut self.current, conn);
         self.successor = None;
+        // The new connection's lifetime starts now (give or take its connect time).
+        self.rotate_at = self.next_rotation();
         if let Some(live) = self.conns.remove(&old) {
             let _ = live.stop.send(());
         }
