@@ -16,9 +16,11 @@
 
 mod kafka;
 mod stages;
+mod websocket;
 
 pub use kafka::{KafkaJob, run_kafka};
 pub use stages::FeatureOutcome;
+pub use websocket::{WebsocketJob, run_websocket};
 
 use crate::clock::EmitClock;
 use crate::config::{Config, ScalingMode};
@@ -124,6 +126,9 @@ pub struct Summary {
     pub kafka_source: Option<SourceStats>,
     /// Windows of warm-up re-reads (Kafka), not emitted.
     pub warmup_windows: u64,
+    /// The websocket feeds' counters, for `run` on websockets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<Vec<(String, crate::ingest::exchange::supervisor::FeedSnapshot)>>,
 }
 
 impl Summary {
@@ -149,6 +154,7 @@ impl Summary {
             kafka_sink: None,
             kafka_source: None,
             warmup_windows: 0,
+            websocket: None,
         }
     }
 

@@ -53,7 +53,7 @@ pub fn run(config: Config, config_name: String, a: CollectArgs) -> anyhow::Resul
     if a.duration.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
         bail!("--duration must be a positive number of seconds");
     }
-    let dead = match &a.dead_letter {
+    let dead = match a.dead_letter.as_ref().or(ws.dead_letter.as_ref()) {
         Some(p) => Some(
             DeadLetters::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
         ),

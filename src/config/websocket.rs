@@ -22,6 +22,9 @@ pub struct WebsocketConfig {
     pub feeds: Vec<FeedConfig>,
     /// Events buffered between the feeds and their consumer.
     pub channel_capacity: usize,
+    /// JSONL file that receives every message that did not parse, whole (`collect
+    /// --dead-letter` overrides it).
+    pub dead_letter: Option<std::path::PathBuf>,
 }
 
 impl Default for WebsocketConfig {
@@ -29,6 +32,7 @@ impl Default for WebsocketConfig {
         Self {
             feeds: Vec::new(),
             channel_capacity: 65_536,
+            dead_letter: None,
         }
     }
 }

@@ -1,0 +1,122 @@
+//! `run` on exchange websockets: `[[websocket.feeds]]` → features → model → signals (JSONL and,
+//! when configured, the Kafka signals topic).
+//!
+//! Runs until `shutdown` resolves (SIGINT/SIGTERM), the job's duration passes, an exchange
+//! refuses a subscription, or a stage fails. Then the feeds stop, the stages drain and the sinks
+//! flush. Live data starts with no history: a symbol emits its first signal once it has the
+//! window and the indicators' look-back (for 1-minute bars and the default features, about two
+//! hours after the start); gaps the supervisor marks re-warm it.
+#![allow(clippy::disallowed_methods)] // the run is timed on the wall clock
+
+use super::{AppError, Speed, Summary, inference_stage, model_and_engines, open_sinks, stages};
+use crate::config::Config;
+use crate::event::MarketEvent;
+use crate::features::Window;
+use crate::infer::{SignalBatch, Stamped};
+use crate::ingest::dead_letter::DeadLetters;
+use crate::ingest::exchange::supervisor::Supervisor;
+use crate::ingest::kafka::SourceItem;
+use crate::registry::live;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// One websocket run.
+#[derive(Clone, Debug)]
+pub struct WebsocketJob {
+    pub config: Config,
+    pub config_name: String,
+    pub model_dir: PathBuf,
+    /// Write the signals to this JSONL file.
+    pub out: Option<PathBuf>,
+    /// Stop after this long (tests, bounded sessions); `None`: until shutdown.
+    pub duration: Option<Duration>,
+}
+
+pub async fn run_websocket(
+    job: WebsocketJob,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary, AppError> {
+    let cfg = &job.config;
+    let ws = cfg.websocket.as_ref().ok_or_else(|| {
+        AppError::Config(format!(
+            "{}: no [[websocket.feeds]]: nothing to connect to (see config/websocket.toml)",
+            job.config_name
+        ))
+    })?;
+    let (model, make) = model_and_engines(cfg, &job.config_name, &job.model_dir)?;
+    let version = model.manifest.version.clone();
+    let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
+    let dead = match &ws.dead_letter {
+        Some(p) => Some(DeadLetters::create(p).map_err(|e| {
+            AppError::Config(format!(
+                "{}: cannot create the dead-letter file: {e}",
+                p.display()
+            ))
+        })?),
+        None => None,
+    };
+
+    let cap = cfg.inference.channel_capacity;
+    let (md_tx, md_rx) = mpsc::channel::<MarketEvent>(ws.channel_capacity);
+    let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
+    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
+    let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
+    let started = Instant::now();
+    let feeds: Vec<_> = ws.feeds.iter().map(|f| f.spec()).collect();
+    let mut supervisor = Supervisor::start(&feeds, md_tx, dead.clone());
+    let fwd = tokio::spawn(forward(md_rx, ev_tx));
+    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None));
+    let inf = tokio::spawn(inference_stage(cfg, Speed::Max, true, live(model)).run(win_rx, sig_tx));
+    let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
+
+    let until = async {
+        match job.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let failure = tokio::select! {
+        () = shutdown => None,
+        () = until => None,
+        e = supervisor.failed() => Some(e),
+    };
+    // Stopping the feeds drops their senders: the stages drain in order and end.
+    let feeds = supervisor.stop().await;
+    let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
+    let events = fwd.await.map_err(joined)?;
+    let features = feat.await.map_err(joined)?;
+    let stats = inf.await.map_err(joined)?.map_err(AppError::from)?;
+    let (_, kafka_sink) = snk.await.map_err(joined)??;
+    let dead_letters = match &dead {
+        Some(d) => Some(d.flush().map_err(|e| AppError::Stage(e.to_string()))?),
+        None => None,
+    };
+    if let Some(e) = failure {
+        return Err(AppError::Stage(e.to_string()));
+    }
+    let feeds = feeds.map_err(|e| AppError::Stage(e.to_string()))?;
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(Summary {
+        model_version: version,
+        events,
+        engine: features.engine,
+        kafka_sink,
+        websocket: Some(feeds),
+        ..Summary::from_infer(stats, elapsed, job.out)
+    }
+    .with_dead_letters(dead_letters))
+}
+
+/// Hands the feeds' events to the feature stage; returns how many.
+async fn forward(mut rx: mpsc::Receiver<MarketEvent>, tx: mpsc::Sender<SourceItem>) -> u64 {
+    let mut n = 0;
+    while let Some(ev) = rx.recv().await {
+        n += 1;
+        if tx.send(SourceItem::Event(ev, None)).await.is_err() {
+            break;
+        }
+    }
+    n
+}
