@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::ws_server::{Step, WsServer};
+use common::ws_server::{Step, WsServer, binance_dialect};
 use serde_json::Value;
 use signal_engine::config::FeedConfig;
 use signal_engine::event::Lost;
@@ -34,12 +34,6 @@ fn recorded(rel: &str) -> Vec<String> {
         .filter_map(|l| l.split_once(": ").map(|(_, json)| json.to_string()))
         .filter(|json| !json.contains("@bookTicker"))
         .collect()
-}
-
-/// Binance's reply to every request: `{"result":null,"id":N}`.
-fn binance_dialect(request: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(request).unwrap_or(Value::Null);
-    vec![format!("{{\"result\":null,\"id\":{}}}", v["id"])]
 }
 
 fn binance_refuses(request: &str) -> Vec<String> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::ws_server::{Step, WsServer};
+use common::ws_server::{Step, WsServer, binance_dialect};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -41,11 +41,6 @@ fn kline_messages() -> Vec<String> {
             )
         })
         .collect()
-}
-
-fn binance_dialect(request: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(request).unwrap_or(Value::Null);
-    vec![format!("{{\"result\":null,\"id\":{}}}", v["id"])]
 }
 
 /// (symbol, bar close) → p_profitable of a signal file.

@@ -31,6 +31,12 @@ pub enum Step {
 /// Answers to the client's requests: exchange dialects, and a refusal for the error case.
 pub type Dialect = Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 
+/// Binance's reply to every request: `{"result":null,"id":N}`.
+pub fn binance_dialect(request: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(request).unwrap_or(serde_json::Value::Null);
+    vec![format!("{{\"result\":null,\"id\":{}}}", v["id"])]
+}
+
 /// Applied to every text message the server sends (e.g. to number Coinbase's messages).
 pub type Rewrite = Arc<dyn Fn(String) -> String + Send + Sync>;
 
