@@ -17,9 +17,15 @@ impl EmitClock {
     pub fn now_ms(self, event_time_ms: i64) -> i64 {
         match self {
             EmitClock::Replay => event_time_ms,
-            EmitClock::Live => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            EmitClock::Live => wall_ns().div_euclid(1_000_000),
         }
     }
+}
+
+/// The wall clock in ns since the Unix epoch (0 before 1970, saturating in 2262): receive
+/// times of live data.
+pub fn wall_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }

@@ -13,10 +13,11 @@
 #![allow(clippy::disallowed_methods)] // an edge module: receive times are the wall clock's
 
 use super::super::venue::{Stream, Venue};
+use crate::clock::wall_ns;
 use crate::ingest::backoff::Backoff;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -66,12 +67,6 @@ pub enum ConnEvent {
     },
 }
 
-pub fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 /// Runs until `stop` fires (or its sender is dropped) or the shard stops listening.
 pub async fn run(spec: ConnSpec, tx: mpsc::Sender<ConnEvent>, mut stop: oneshot::Receiver<()>) {
     let mut failures: u32 = 0;
@@ -88,7 +83,7 @@ pub async fn run(spec: ConnSpec, tx: mpsc::Sender<ConnEvent>, mut stop: oneshot:
         };
         let down = ConnEvent::Down {
             conn: spec.id,
-            at_ns: now_ns(),
+            at_ns: wall_ns(),
             reason,
             watchdog,
         };
@@ -145,7 +140,7 @@ async fn session(spec: &ConnSpec, tx: &mpsc::Sender<ConnEvent>) -> Option<(Strin
     }
     tx.send(ConnEvent::Up {
         conn: spec.id,
-        at_ns: now_ns(),
+        at_ns: wall_ns(),
     })
     .await
     .ok()?;
@@ -200,7 +195,7 @@ fn data(spec: &ConnSpec, bytes: Bytes) -> ConnEvent {
     } else {
         ConnEvent::Frame {
             conn: spec.id,
-            recv_ns: now_ns(),
+            recv_ns: wall_ns(),
             bytes,
         }
     }
