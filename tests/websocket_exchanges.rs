@@ -304,3 +304,47 @@ async fn kraken_subscribes_per_channel_pings_and_delivers_its_messages() {
     assert!(stats.heartbeats >= 5, "{stats:?}");
     assert_no_flapping(&server, &stats, 1);
 }
+
+#[tokio::test]
+async fn an_okx_closing_notice_starts_a_rotation_that_loses_and_doubles_nothing() {
+    let trades = fixture("okx/ws_trades.json").replace("BTC-USD\"", "BTC-USDT\"");
+    let bbo = fixture("okx/ws_bbo_tbt.json");
+    let data = [trades.clone(), bbo.clone()];
+    let dialect = move |request: &str| -> Vec<String> {
+        if request == "ping" {
+            return vec!["pong".into()];
+        }
+        let r: Value = serde_json::from_str(request).unwrap();
+        let mut out = Vec::new();
+        for arg in r["args"].as_array().unwrap() {
+            out.push(json!({"event":"subscribe","arg":arg,"connId":"t"}).to_string());
+            let channel = format!("\"channel\":\"{}\"", arg["channel"].as_str().unwrap());
+            out.extend(
+                data.iter()
+                    .filter(|m| m.replace(' ', "").contains(&channel))
+                    .cloned(),
+            );
+        }
+        out
+    };
+    let notice = r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"t"}"#;
+    let first = vec![
+        Step::Sleep(Duration::from_millis(300)),
+        Step::Text(notice.into()),
+    ];
+    let server = WsServer::start(dialect, vec![first]).await;
+    let config = "exchange = \"okx\"\nsymbols = [\"BTC-USDT\"]\nchannels = [\"trades\", \"quotes\"]\nkeepalive_ms = 150\n";
+    let (events, stats) = run_feed(config, &server.url, Duration::from_millis(1_800)).await;
+    // The successor subscribed and got the same snapshot: delivered once.
+    assert_eq!(canonical(&events), expected(Exchange::Okx, &[trades, bbo]));
+    assert_eq!(
+        (stats.closing_notices, stats.rotations),
+        (1, 1),
+        "{stats:?}"
+    );
+    assert!(stats.continuity.duplicates_dropped >= 2, "{stats:?}");
+    assert_eq!(server.connections(), 2);
+    // The announced connection was closed by the client once the successor delivered data.
+    assert!(server.with_log(|log| log[0].ended.is_some()));
+    assert_eq!(stats.disconnects, 0, "{stats:?}");
+}

@@ -51,6 +51,10 @@ pub enum Frame {
     Refused(String),
     /// A pong or an exchange heartbeat: proof the connection is alive, nothing else.
     Heartbeat,
+    /// The exchange announced it will close this connection soon (OKX's 64008 service-upgrade
+    /// notice): its text, at most 256 characters. The supervisor opens the successor now, as
+    /// for a planned rotation, so the close loses nothing.
+    Closing(String),
     /// A well-formed message this crate does not read.
     Skipped(Skip),
 }

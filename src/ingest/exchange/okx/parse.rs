@@ -24,7 +24,8 @@
 //! - The bare text `pong` (the answer to the client's `ping`) → [`Frame::Heartbeat`];
 //!   `{"event":"subscribe"}` (and `unsubscribe`, `login`) → [`Frame::Ack`]; `{"event":"error"}`
 //!   and `channel-conn-count-error` → [`Frame::Refused`] with `code: msg`; the service-upgrade
-//!   `notice` and `channel-conn-count` → [`Skip::Unused`].
+//!   `notice` 64008 (the server will close the connection soon) → [`Frame::Closing`]; other
+//!   notices and `channel-conn-count` → [`Skip::Unused`].
 //! - Other channels: [`Skip::Unused`] for OKX's known public channels ([`UNUSED`]), else
 //!   [`Skip::Unknown`] with the channel name.
 //!
@@ -113,6 +114,8 @@ fn event(value: &Value) -> Result<Frame, ParseError> {
     Ok(match e.event {
         "subscribe" | "unsubscribe" | "login" => Frame::Ack,
         "error" | "channel-conn-count-error" => Frame::Refused(refusal()),
+        // 64008: "The connection will soon be closed for a service upgrade. Please reconnect."
+        "notice" if e.code == Some("64008") => Frame::Closing(refusal()),
         "notice" => Frame::Skipped(Skip::Unused("notice")),
         "channel-conn-count" => Frame::Skipped(Skip::Unused("channel-conn-count")),
         other => Frame::Skipped(Skip::Unknown(truncated(other, 64))),

@@ -253,7 +253,15 @@ fn replies_and_notices() {
         "{reason}"
     );
     let notice = r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#;
-    assert_eq!(frame_of(notice), Frame::Skipped(Skip::Unused("notice")));
+    assert_eq!(
+        frame_of(notice),
+        Frame::Closing(
+            "64008: The connection will soon be closed for a service upgrade. Please reconnect."
+                .into()
+        )
+    );
+    let other = r#"{"event":"notice","code":"64009","msg":"x","connId":"a4d3ae55"}"#;
+    assert_eq!(frame_of(other), Frame::Skipped(Skip::Unused("notice")));
     let count =
         r#"{"event":"channel-conn-count","channel":"orders","connCount":"2","connId":"abcd1234"}"#;
     assert_eq!(

@@ -9,7 +9,8 @@
 //! exchange refuses ends the shard with [`FeedError::Refused`]: that is a configuration error,
 //! and retrying would only repeat it.
 //!
-//! Rotation: before the exchange's connection lifetime runs out, a second connection is opened
+//! Rotation: before the exchange's connection lifetime runs out, or as soon as the exchange
+//! announces it will close the connection ([`Frame::Closing`]), a second connection is opened
 //! with the same subscriptions; once it delivers market data, the old one is closed. Events both
 //! delivered in the overlap are dropped by [`Continuity`], so nothing is missed or doubled.
 
@@ -55,6 +56,8 @@ pub struct Shard {
     successor: Option<u64>,
     /// When the next rotation begins.
     rotate_at: Instant,
+    /// The exchange announced the current connection's close: rotate now.
+    closing: bool,
     /// Connections that are up (subscribed) right now.
     up: HashMap<u64, bool>,
     /// The last message number per connection, for exchanges that number messages, and whether
@@ -100,6 +103,7 @@ impl Shard {
             current: 0,
             successor: None,
             rotate_at: Instant::now(),
+            closing: false,
             up: HashMap::new(),
             sequence: HashMap::new(),
             parsed: Vec::new(),
@@ -123,11 +127,13 @@ impl Shard {
                     if let Err(e) = self.on_conn_event(event).await {
                         break Err(e);
                     }
+                    if std::mem::take(&mut self.closing) && self.successor.is_none() {
+                        self.rotate(&tx);
+                    }
                 }
                 _ = sleep_until(self.rotate_at), if self.successor.is_none() => {
-                    FeedStats::add(&self.stats.rotations, 1);
                     tracing::info!(feed = %self.spec.feed, url = %self.spec.url, "rotating the connection before the exchange's lifetime limit");
-                    self.successor = Some(self.open(&tx));
+                    self.rotate(&tx);
                 }
             }
         };
@@ -138,6 +144,12 @@ impl Shard {
             let _ = live.task.await;
         }
         result.map(|()| self.continuity.stats())
+    }
+
+    /// Opens the successor connection; it takes over once it delivers data.
+    fn rotate(&mut self, tx: &mpsc::Sender<ConnEvent>) {
+        FeedStats::add(&self.stats.rotations, 1);
+        self.successor = Some(self.open(tx));
     }
 
     fn next_rotation(&self) -> Instant {
@@ -223,6 +235,10 @@ impl Shard {
             }
             Ok(frame) => {
                 self.stats.count_frame(&frame);
+                if let Frame::Closing(notice) = &frame {
+                    tracing::warn!(feed = %self.spec.feed, conn, %notice, "the exchange will close the connection: rotating now");
+                    self.closing = conn == self.current;
+                }
                 if let Frame::Skipped(crate::ingest::exchange::Skip::Unknown(kind)) = &frame {
                     tracing::debug!(feed = %self.spec.feed, %kind, "unknown message type skipped");
                 }

@@ -33,8 +33,10 @@ counters!(
     disconnects,
     /// Disconnects decided by the silence watchdog.
     watchdog_reconnects,
-    /// Planned rotations begun before the exchange's connection lifetime.
+    /// Planned rotations begun before the exchange's connection lifetime, or on its notice.
     rotations,
+    /// Notices that the exchange will close a connection soon (each starts a rotation).
+    closing_notices,
     /// Text and binary frames received (pings and pongs are not counted).
     frames,
     /// Market events parsed (before deduplication).
@@ -79,6 +81,7 @@ impl FeedStats {
             }
             Frame::Ack | Frame::Refused(_) => &self.acks,
             Frame::Heartbeat => &self.heartbeats,
+            Frame::Closing(_) => &self.closing_notices,
             Frame::Skipped(Skip::Unused(_)) => &self.unused,
             Frame::Skipped(Skip::Unknown(_)) => &self.unknown_types,
         };
