@@ -86,6 +86,20 @@ pub fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// A typed view borrowing from `value`; serde's message names a missing key.
+pub fn decode<'a, T: serde::Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
+    T::deserialize(value).map_err(|e| e.to_string())
+}
+
+/// 64-bit FNV-1a of `bytes`: turns an exchange's non-numeric trade id (a UUID) into a stable
+/// `u64` (equal ids, equal hashes; not ordered). Ids are chosen by the exchange, so a keyed hash
+/// buys nothing.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// At most `max` characters of `s`: text from the wire may end up in logs and metric labels.
 pub fn truncated(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
@@ -172,5 +186,9 @@ mod tests {
         );
         assert!(ms_text_to_ns("1.5", "ts").is_err());
         assert_eq!(truncated("abcdef", 3), "abc");
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
     }
 }

@@ -42,11 +42,10 @@ use super::venue::interval_seconds;
 use crate::event::Exchange;
 use crate::event::{Bar, EventKind, MarketEvent, Side, Symbol};
 use crate::ingest::exchange::frame::{
-    Frame, ParseError, Skip, check_bar_shape, field_error, json_type, ms_to_ns, parse_price,
-    parse_volume, truncated,
+    Frame, ParseError, Skip, check_bar_shape, decode, field_error, fnv1a, json_type, ms_to_ns,
+    parse_price, parse_volume, truncated,
 };
 use crate::ingest::exchange::symbol::instrument;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// Names (the topic up to its first `.`) of Bybit's public topics that carry nothing for the
@@ -259,13 +258,6 @@ pub fn trade_id(id: &str) -> Result<u64, String> {
     Ok(fnv1a(id.as_bytes()))
 }
 
-/// 64-bit FNV-1a.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 fn ticker(value: &Value, recv_ns: i64, out: &mut Vec<MarketEvent>) -> Result<Frame, ParseError> {
     let bad = field_error("tickers");
     let header: Push = decode(value).map_err(bad)?;
@@ -391,10 +383,6 @@ fn data_array(value: &Value) -> Result<&Vec<Value>, String> {
 }
 
 /// A typed view borrowing from `value`; serde's message names a missing key.
-fn decode<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
-    T::deserialize(value).map_err(|e| e.to_string())
-}
-
 fn symbol(native: &str, name: &str) -> Result<Symbol, String> {
     instrument(native).map_err(|e| format!("{name}: {e}"))
 }

@@ -50,8 +50,8 @@ use super::messages::TradesEvent;
 use super::messages::{Candle, CandlesEvent, Envelope, ErrorReply, Ticker, TickerEvent, Trade};
 use crate::event::{Bar, EventKind, Exchange, MarketEvent, Side, Symbol};
 use crate::ingest::exchange::frame::{
-    Frame, ParseError, Skip, check_bar_shape, field_error, json_type, ms_to_ns, parse_price,
-    parse_volume, rfc3339_to_ns, truncated,
+    Frame, ParseError, Skip, check_bar_shape, decode, field_error, fnv1a, json_type, ms_to_ns,
+    parse_price, parse_volume, rfc3339_to_ns, truncated,
 };
 use crate::ingest::exchange::symbol::instrument;
 use serde::Deserialize;
@@ -259,14 +259,7 @@ fn trade_id(text: &str) -> Result<u64, String> {
     if text.is_empty() {
         return Err("trade_id is empty".into());
     }
-    Ok(text.parse().unwrap_or_else(|_| fnv1a(text)))
-}
-
-/// 64-bit FNV-1a of `text`'s bytes.
-pub(crate) fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    Ok(text.parse().unwrap_or_else(|_| fnv1a(text.as_bytes())))
 }
 
 fn tickers(value: &Value, recv_ns: i64, out: &mut Vec<MarketEvent>) -> Result<(), ParseError> {
@@ -307,10 +300,6 @@ fn symbol(product_id: &str) -> Result<Symbol, String> {
 }
 
 /// A typed view borrowing from `value`; serde's message names a missing key.
-fn decode<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
-    T::deserialize(value).map_err(|e| e.to_string())
-}
-
 fn shape(reason: String) -> ParseError {
     ParseError::Shape {
         exchange: "Coinbase Advanced Trade",

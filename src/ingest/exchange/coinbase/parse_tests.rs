@@ -191,9 +191,9 @@ fn error_replies_are_refusals_with_their_text() {
 #[test]
 fn a_non_numeric_trade_id_is_hashed_with_fnv1a() {
     // Published FNV-1a 64 test vectors.
-    assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
-    assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
-    assert_eq!(fnv1a("foobar"), 0x8594_4171_f739_67e8);
+    assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
     let message = edited("ws_market_trades", |v| {
         v["events"][0]["trades"][0]["trade_id"] = json!("foobar")
     });

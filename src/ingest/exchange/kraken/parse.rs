@@ -45,11 +45,10 @@
 use super::messages::{Envelope, Ohlc, Reply, Ticker, Trade};
 use crate::event::{Bar, EventKind, Exchange, MarketEvent, Side, Symbol};
 use crate::ingest::exchange::frame::{
-    Frame, ParseError, Skip, check_bar_shape, check_price, check_volume, field_error, json_type,
-    ms_to_ns, rfc3339_to_ns, truncated,
+    Frame, ParseError, Skip, check_bar_shape, check_price, check_volume, decode, field_error,
+    json_type, ms_to_ns, rfc3339_to_ns, truncated,
 };
 use crate::ingest::exchange::symbol::instrument;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The OHLC intervals Kraken offers, in minutes.
@@ -292,10 +291,6 @@ fn symbol(native: &str) -> Result<Symbol, String> {
 }
 
 /// A typed view borrowing from `value`; serde's message names a missing key.
-fn decode<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
-    T::deserialize(value).map_err(|e| e.to_string())
-}
-
 fn shape(reason: String) -> ParseError {
     ParseError::Shape {
         exchange: "Kraken spot v2",

@@ -38,11 +38,10 @@ use super::messages::{Arg, BookTop, CANDLE_COLUMNS, CandleRow, Event, Ticker, Tr
 use super::venue::bar_seconds;
 use crate::event::{Bar, EventKind, Exchange, MarketEvent, Side, Symbol};
 use crate::ingest::exchange::frame::{
-    Frame, ParseError, Skip, check_bar_shape, field_error, json_type, ms_text_to_ns, ms_to_ns,
-    parse_price, parse_volume, truncated,
+    Frame, ParseError, Skip, check_bar_shape, decode, field_error, json_type, ms_text_to_ns,
+    ms_to_ns, parse_price, parse_volume, truncated,
 };
 use crate::ingest::exchange::symbol::instrument;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// OKX public channels that carry nothing for the engine (`mark-price-candle*` and
@@ -410,10 +409,6 @@ fn data_array(value: &Value) -> Result<&Vec<Value>, String> {
 }
 
 /// A typed view borrowing from `value`; serde's message names a missing key.
-fn decode<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, String> {
-    T::deserialize(value).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
