@@ -105,6 +105,26 @@ pub struct Stream {
     pub channel: Channel,
 }
 
+/// Streams grouped by `key` (a channel name, say) in order of first appearance, each group's
+/// symbols in order with duplicates dropped; streams whose key is `None` are left out. For
+/// exchanges that subscribe one channel per request.
+pub fn group_symbols<K: PartialEq>(
+    streams: &[Stream],
+    key: impl Fn(&Stream) -> Option<K>,
+) -> Vec<(K, Vec<&str>)> {
+    let mut groups: Vec<(K, Vec<&str>)> = Vec::new();
+    for stream in streams {
+        let Some(k) = key(stream) else { continue };
+        let symbol = stream.symbol.as_str();
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, symbols)) if symbols.contains(&symbol) => {}
+            Some((_, symbols)) => symbols.push(symbol),
+            None => groups.push((k, vec![symbol])),
+        }
+    }
+    groups
+}
+
 /// A client-sent keepalive the exchange requires: `message` as a text frame every `every`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Keepalive {

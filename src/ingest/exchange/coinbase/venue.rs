@@ -47,7 +47,7 @@ use super::parse::{self, CANDLE_MS};
 use crate::event::{Exchange, MarketEvent};
 use crate::ingest::exchange::frame::{Frame, ParseError};
 use crate::ingest::exchange::symbol::instrument;
-use crate::ingest::exchange::venue::{Channel, Keepalive, Limits, Stream, Venue};
+use crate::ingest::exchange::venue::{Channel, Keepalive, Limits, Stream, Venue, group_symbols};
 use serde_json::Value;
 
 /// Coinbase Advanced Trade public market data. Stateless.
@@ -163,19 +163,7 @@ fn check_product(product: &str) -> Result<(), String> {
 
 /// The products of each Coinbase channel, channels and products in order of first appearance.
 fn by_channel(streams: &[Stream]) -> Vec<(&'static str, Vec<&str>)> {
-    let mut groups: Vec<(&'static str, Vec<&str>)> = Vec::new();
-    for stream in streams {
-        let Some(channel) = CoinbaseVenue::channel_name(stream.channel) else {
-            continue;
-        };
-        let symbol = stream.symbol.as_str();
-        match groups.iter_mut().find(|(name, _)| *name == channel) {
-            Some((_, products)) if products.contains(&symbol) => {}
-            Some((_, products)) => products.push(symbol),
-            None => groups.push((channel, vec![symbol])),
-        }
-    }
-    groups
+    group_symbols(streams, |s| CoinbaseVenue::channel_name(s.channel))
 }
 
 /// `{"type":"subscribe","product_ids":[..],"channel":".."}`, without `product_ids` when empty.

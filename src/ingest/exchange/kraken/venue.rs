@@ -45,7 +45,7 @@ use super::parse::{self, INTERVALS_MIN};
 use crate::event::{Exchange, MarketEvent};
 use crate::ingest::exchange::frame::{Frame, ParseError};
 use crate::ingest::exchange::symbol::instrument;
-use crate::ingest::exchange::venue::{Channel, Keepalive, Limits, Stream, Venue};
+use crate::ingest::exchange::venue::{Channel, Keepalive, Limits, Stream, Venue, group_symbols};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -180,19 +180,9 @@ fn check_pair(pair: &str) -> Result<(), String> {
 
 /// The symbols of each (channel, interval), in order of first appearance, without duplicates.
 fn by_channel(streams: &[Stream]) -> Vec<(Channel, Vec<&str>)> {
-    let mut groups: Vec<(Channel, Vec<&str>)> = Vec::new();
-    for stream in streams {
-        if KrakenVenue::channel_name(stream.channel).is_none() {
-            continue;
-        }
-        let symbol = stream.symbol.as_str();
-        match groups.iter_mut().find(|(c, _)| *c == stream.channel) {
-            Some((_, symbols)) if symbols.contains(&symbol) => {}
-            Some((_, symbols)) => symbols.push(symbol),
-            None => groups.push((stream.channel, vec![symbol])),
-        }
-    }
-    groups
+    group_symbols(streams, |s| {
+        KrakenVenue::channel_name(s.channel).map(|_| s.channel)
+    })
 }
 
 /// `{"method":"subscribe","params":{"channel":..,"symbol":[..],..},"req_id":N}`, written by hand
