@@ -493,7 +493,8 @@ async fn collect_records_events_that_replay_accepts() {
         ),
     )
     .unwrap();
-    let out = dir.path().join("events.jsonl.gz");
+    // A directory that does not exist yet, as in the README (`--out data/live.jsonl.gz`).
+    let out = dir.path().join("data/events.jsonl.gz");
     let summary = dir.path().join("collect.json");
     let bin = env!("CARGO_BIN_EXE_signal-engine");
     let args: Vec<String> = vec![

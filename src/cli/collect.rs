@@ -114,72 +114,64 @@ pub fn run(config: Config, config_name: String, a: CollectArgs) -> anyhow::Resul
 /// MarketEvent JSONL, plain or gzipped by the file name.
 struct EventWriter {
     path: PathBuf,
-    out: Box<dyn Write>,
-    gz: Option<GzEncoder<BufWriter<File>>>,
+    out: Out,
     written: u64,
 }
 
+enum Out {
+    Plain(BufWriter<File>),
+    Gz(GzEncoder<BufWriter<File>>),
+}
+
 impl EventWriter {
+    /// Creates (truncates) `path`, making its directory.
     fn create(path: &Path) -> anyhow::Result<Self> {
-        let file =
-            File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-        let buffered = BufWriter::new(file);
-        let (out, gz): (Box<dyn Write>, _) = if path.extension().is_some_and(|e| e == "gz") {
-            (
-                Box::new(std::io::sink()),
-                Some(GzEncoder::new(buffered, Compression::default())),
-            )
+        let fail = || format!("{}: cannot create", path.display());
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(fail)?;
+        }
+        let buffered = BufWriter::new(File::create(path).with_context(fail)?);
+        let out = if path.extension().is_some_and(|e| e == "gz") {
+            Out::Gz(GzEncoder::new(buffered, Compression::default()))
         } else {
-            (Box::new(buffered), None)
+            Out::Plain(buffered)
         };
         Ok(Self {
             path: path.to_path_buf(),
             out,
-            gz,
             written: 0,
         })
     }
 
     fn sink(&mut self) -> &mut dyn Write {
-        match &mut self.gz {
-            Some(gz) => gz,
-            None => &mut self.out,
+        match &mut self.out {
+            Out::Plain(w) => w,
+            Out::Gz(w) => w,
         }
     }
 
     fn write(&mut self, ev: &MarketEvent) -> anyhow::Result<()> {
-        let path = self.path.display().to_string();
         let sink = self.sink();
-        serde_json::to_writer(&mut *sink, ev).with_context(|| format!("{path}: write failed"))?;
-        sink.write_all(b"\n")
-            .with_context(|| format!("{path}: write failed"))?;
+        let written = serde_json::to_writer(&mut *sink, ev)
+            .map_err(std::io::Error::from)
+            .and_then(|()| sink.write_all(b"\n"));
+        written.with_context(|| format!("{}: write failed", self.path.display()))?;
         self.written += 1;
         Ok(())
     }
 
     fn flush(&mut self) -> anyhow::Result<()> {
-        let path = self.path.display().to_string();
-        self.sink()
-            .flush()
-            .with_context(|| format!("{path}: flush failed"))
+        let flushed = self.sink().flush();
+        flushed.with_context(|| format!("{}: flush failed", self.path.display()))
     }
 
-    fn finish(mut self) -> anyhow::Result<u64> {
-        let path = self.path.display().to_string();
-        match self.gz.take() {
-            Some(gz) => {
-                let mut inner = gz
-                    .finish()
-                    .with_context(|| format!("{path}: cannot finish gzip"))?;
-                inner
-                    .flush()
-                    .with_context(|| format!("{path}: flush failed"))?;
-            }
-            None => self
-                .out
-                .flush()
-                .with_context(|| format!("{path}: flush failed"))?,
-        }
+    /// Flushes; a gzip file gets its trailer, so it is complete.
+    fn finish(self) -> anyhow::Result<u64> {
+        let finished = match self.out {
+            Out::Plain(mut w) => w.flush(),
+            Out::Gz(gz) => gz.finish().and_then(|mut w| w.flush()),
+        };
+        finished.with_context(|| format!("{}: cannot finish", self.path.display()))?;
         Ok(self.written)
     }
 }
