@@ -192,24 +192,6 @@ fn jsonl_and_kline_csv_replays_agree() {
     assert_eq!(signals_without_latency(&a), signals_without_latency(&b));
 }
 
-/// Windows from the demo file, scaled by `bundle`'s scaler, as the engine emits them.
-fn demo_windows(
-    cfg: &signal_engine::config::Config,
-    bundle: &std::path::Path,
-) -> Vec<signal_engine::features::Window> {
-    let spec = FeatureSpec::new(&cfg.features.names).unwrap();
-    let model = load_bundle(bundle, &spec).unwrap();
-    let mut engine = signal_engine::features::FeatureEngine::new(
-        spec,
-        std::sync::Arc::new(model.scaler.clone()),
-        cfg.features.policy(),
-    );
-    read_events(&[fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")])
-        .iter()
-        .filter_map(|e| engine.on_event(e))
-        .collect()
-}
-
 fn stage(
     bundle: &std::path::Path,
     cfg: &signal_engine::config::Config,
@@ -223,18 +205,6 @@ fn stage(
         batch_clock: clock,
         emit_clock: signal_engine::clock::EmitClock::Replay,
         skip_forward: false,
-    }
-}
-
-#[allow(clippy::disallowed_methods)] // the stage measures latency from this wall-clock stamp
-fn stamped(
-    w: signal_engine::features::Window,
-) -> signal_engine::infer::Stamped<signal_engine::features::Window> {
-    signal_engine::infer::Stamped {
-        item: w,
-        entered: std::time::Instant::now(),
-        feature_us: 1,
-        origin: None,
     }
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 use common::kafka::{self, Engine, EngineSpec};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// A moved partition re-warms its indicators from a bounded span (`warmup_bars`), so
@@ -26,6 +27,39 @@ fn wait_for_lines(e: &Engine, n: usize, limit: Duration) {
     }
 }
 
+/// Waits until the signals topic holds every expected signal_id. The engines are then stopped
+/// by SIGTERM rather than by an idle limit: how long a rebalance stalls the group depends on the
+/// machine's load, and an idle limit shorter than that stall would stop an instance before it
+/// had read everything (a test of the clock, not of the engine).
+fn wait_until_delivered(
+    env: &kafka::KafkaEnv,
+    topic: &str,
+    expected: &BTreeMap<String, serde_json::Value>,
+    limit: Duration,
+) {
+    let t0 = Instant::now();
+    loop {
+        let got = kafka::consume(env, &env.brokers, topic, 3.0);
+        let seen: BTreeSet<&str> = got
+            .iter()
+            .filter_map(|m| m.value["signal_id"].as_str())
+            .collect();
+        let have = expected
+            .keys()
+            .filter(|k| seen.contains(k.as_str()))
+            .count();
+        if have == expected.len() {
+            return;
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "{have} of {} expected signals delivered after {limit:?}",
+            expected.len()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
 /// B joins while A is mid-stream: A drains and commits what it was given, B re-reads the
 /// warm-up span of its new partitions without emitting, and together they emit every expected
 /// signal exactly once.
@@ -36,17 +70,20 @@ fn a_second_instance_takes_partitions_mid_stream_without_gaps_or_duplicates() {
     let data = kafka::demo_files(&["ALGO", "AVAX", "DOT", "FIL", "LINK", "NEAR"]);
     let topic = kafka::unique("group-in");
     kafka::publish(&env.brokers, &topic, 4, &data, None);
+    let expected = kafka::replay_expected(&data, dir.path());
     let mut spec = EngineSpec::new(&env.brokers, &topic, "group");
-    spec.idle_secs = 12.0;
+    spec.idle_secs = 3600.0; // stopped by SIGTERM below
     let a = Engine::spawn(&spec, dir.path(), "a");
     wait_for_lines(&a, 300, Duration::from_secs(120));
     let b = Engine::spawn(&spec, dir.path(), "b");
+    wait_until_delivered(&env, &spec.signals, &expected, Duration::from_secs(400));
+    a.sigterm();
+    b.sigterm();
     let (sa, sb) = (
-        a.wait(Duration::from_secs(300)),
-        b.wait(Duration::from_secs(300)),
+        a.wait(Duration::from_secs(120)),
+        b.wait(Duration::from_secs(120)),
     );
 
-    let expected = kafka::replay_expected(&data, dir.path());
     let got = kafka::consume(&env, &env.brokers, &spec.signals, 5.0);
     let agreement = kafka::check_against_replay(&got, &expected, MOVED_TOL);
     eprintln!("two instances: {agreement:?}");
@@ -72,20 +109,23 @@ fn a_killed_instance_loses_nothing() {
     let data = kafka::demo_files(&["ALGO", "AVAX", "DOT", "FIL", "LINK", "NEAR"]);
     let topic = kafka::unique("kill-in");
     kafka::publish(&env.brokers, &topic, 4, &data, None);
+    let expected = kafka::replay_expected(&data, dir.path());
     let mut spec = EngineSpec::new(&env.brokers, &topic, "kill");
-    spec.idle_secs = 20.0; // longer than the session timeout: B must outlive A's failover
+    spec.idle_secs = 3600.0; // stopped by SIGTERM below
     let mut a = Engine::spawn(&spec, dir.path(), "a");
     let b = Engine::spawn(&spec, dir.path(), "b");
     wait_for_lines(&a, 400, Duration::from_secs(120));
     a.child.kill().unwrap();
     a.child.wait().unwrap();
     let a2 = Engine::spawn(&spec, dir.path(), "a2");
+    wait_until_delivered(&env, &spec.signals, &expected, Duration::from_secs(400));
+    a2.sigterm();
+    b.sigterm();
     let (_, _) = (
-        a2.wait(Duration::from_secs(300)),
-        b.wait(Duration::from_secs(300)),
+        a2.wait(Duration::from_secs(120)),
+        b.wait(Duration::from_secs(120)),
     );
 
-    let expected = kafka::replay_expected(&data, dir.path());
     let got = kafka::consume(&env, &env.brokers, &spec.signals, 5.0);
     let agreement = kafka::check_against_replay(&got, &expected, MOVED_TOL);
     eprintln!("kill and restart: {agreement:?}");

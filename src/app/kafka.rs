@@ -6,13 +6,13 @@
 //! committed only once everything it produced is on the broker.
 #![allow(clippy::disallowed_methods)] // the run is timed and supervised on the wall clock
 
-use super::{AppError, Speed, Summary, inference_stage, model_and_engines, open_sinks, stages};
+use super::serving::Serving;
+use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages};
 use crate::config::Config;
 use crate::features::Window;
 use crate::infer::{SignalBatch, Stamped};
 use crate::ingest::kafka::client::ensure_topics;
 use crate::ingest::kafka::{Acks, KafkaSource, SourceItem};
-use crate::registry::live;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -50,8 +50,8 @@ pub async fn run_kafka(
         .source
         .as_ref()
         .ok_or_else(|| missing("kafka.source"))?;
-    let (model, make) = model_and_engines(cfg, &job.config_name, &job.model_dir)?;
-    let version = model.manifest.version.clone();
+    let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
+    let version = serving.live.load().manifest.version.clone();
     let warmup_bars = src_cfg.warmup_bars.unwrap_or(make().warmup_bars() as u64);
     let span_ms = (warmup_bars as i64).saturating_mul(cfg.interval_ms());
     let acks = Acks::default();
@@ -67,8 +67,16 @@ pub async fn run_kafka(
     let started = Instant::now();
     let source = KafkaSource::start(kafka, src_cfg, span_ms, acks.clone(), ev_tx)?;
     tracing::info!(topics = ?src_cfg.topics, group = %src_cfg.group_id, warmup_bars, "consuming");
-    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, Some(acks)));
-    let mut infer = inference_stage(cfg, Speed::Max, true, live(model));
+    serving.start_watch(cfg.model_watch_interval());
+    let shadow = serving.start_shadow(cfg, false)?;
+    let feat = tokio::spawn(stages::feature_stage(
+        make,
+        ev_rx,
+        win_tx,
+        Some(acks),
+        shadow,
+    ));
+    let mut infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
     infer.skip_forward = job.skip_model_forward;
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
@@ -79,6 +87,7 @@ pub async fn run_kafka(
     let features = feat.await.map_err(joined)?;
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
+    let served = serving.finish().await;
     let dead_letter_failure = source.failure();
     // Commits after the sinks have flushed: what they delivered is what gets committed.
     let src_stats = tokio::task::spawn_blocking(move || source.finish())
@@ -98,6 +107,8 @@ pub async fn run_kafka(
         engine: features.engine,
         kafka_sink,
         kafka_source: Some(src_stats),
+        models: served.models,
+        shadow: served.shadow,
         warmup_windows: features.warmup_windows,
         ..Summary::from_infer(stats, elapsed, job.out)
     })

@@ -15,6 +15,7 @@
 #![allow(clippy::disallowed_methods)] // the run is timed on the wall clock
 
 mod kafka;
+mod serving;
 mod stages;
 mod websocket;
 
@@ -23,22 +24,21 @@ pub use stages::FeatureOutcome;
 pub use websocket::{WebsocketJob, run_websocket};
 
 use crate::clock::EmitClock;
-use crate::config::{Config, ScalingMode};
-use crate::features::{EngineStats, FeatureEngine, FeatureSpec, Scaling, Window};
+use crate::config::Config;
+use crate::features::{EngineStats, FeatureSpec, Window};
 use crate::infer::{BatchClock, InferError, InferStats, InferenceStage, SignalBatch, Stamped};
 use crate::ingest::kafka::client::ensure_topics;
 use crate::ingest::kafka::{Acks, SourceItem, SourceStats};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, LiveModel, LoadedModel, live, load_bundle};
-use crate::scaling::StreamingScaler;
+use crate::registry::{BundleError, LiveModel, LoadedModel, load_bundle};
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
 use crate::telemetry::LatencySummary;
 use serde::Serialize;
+use serving::Serving;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -129,6 +129,12 @@ pub struct Summary {
     /// The websocket feeds' counters, for `run` on websockets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub websocket: Option<Vec<(String, crate::ingest::exchange::supervisor::FeedSnapshot)>>,
+    /// Swaps of the live model, when it is served from a registry (`model.registry`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<crate::registry::watch::SwapStats>,
+    /// The shadow trainer's counters and decisions, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::trainer::shadow::ShadowStats>,
 }
 
 impl Summary {
@@ -155,6 +161,8 @@ impl Summary {
             kafka_source: None,
             warmup_windows: 0,
             websocket: None,
+            models: None,
+            shadow: None,
         }
     }
 
@@ -165,7 +173,7 @@ impl Summary {
 }
 
 /// Loads the bundle and checks it against the config: feature spec, window length, bar interval.
-fn load_checked_model(
+pub fn load_checked_model(
     cfg: &Config,
     config_name: &str,
     model_dir: &Path,
@@ -195,30 +203,6 @@ fn load_checked_model(
     Ok(model)
 }
 
-/// The checked model and a factory of feature engines that scale as the config says.
-fn model_and_engines(
-    cfg: &Config,
-    config_name: &str,
-    model_dir: &Path,
-) -> Result<(LoadedModel, stages::EngineFactory), AppError> {
-    let spec =
-        FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
-    let model = load_checked_model(cfg, config_name, model_dir, &spec)?;
-    let scaler = match cfg.features.scaling {
-        ScalingMode::Fitted => Scaling::Fitted(Arc::new(model.scaler.clone())),
-        ScalingMode::Streaming => Scaling::Streaming(Box::new(match &model.streaming {
-            Some(st) => st.clone(),
-            None => StreamingScaler::from_fitted(&model.scaler, cfg.features.streaming())
-                .map_err(|e| AppError::Config(format!("streaming scaler: {e}")))?,
-        })),
-    };
-    let (policy, bar_source) = (cfg.features.policy(), cfg.features.bar_source);
-    let make: stages::EngineFactory = Box::new(move || {
-        FeatureEngine::new(spec.clone(), scaler.clone(), policy).with_bar_source(bar_source)
-    });
-    Ok((model, make))
-}
-
 /// The signal sinks the config and the command ask for.
 async fn open_sinks(
     cfg: &Config,
@@ -246,9 +230,8 @@ async fn open_sinks(
 /// Runs a replay to completion on the current tokio runtime.
 pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let cfg = &job.config;
-    let (model, make) = model_and_engines(cfg, &job.config_name, &job.model_dir)?;
-    let version = model.manifest.version.clone();
-    let live_model = live(model);
+    let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
+    let version = serving.live.load().manifest.version.clone();
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &job.input)?;
     let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
@@ -262,8 +245,11 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let started = Instant::now();
     let speed = job.speed;
     let src = tokio::task::spawn_blocking(move || stages::source_stage(source, ev_tx, speed));
-    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None));
-    let inf = tokio::spawn(inference_stage(cfg, job.speed, false, live_model).run(win_rx, sig_tx));
+    let shadow = serving.start_shadow(cfg, true)?;
+    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None, shadow));
+    serving.start_watch(cfg.model_watch_interval());
+    let infer = inference_stage(cfg, job.speed, false, serving.live.clone());
+    let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
@@ -271,6 +257,7 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let features = feat.await.map_err(joined)?;
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
+    let served = serving.finish().await;
     // Dead letters first: they matter most when the source failed on too many bad rows.
     let dead_letters = flush_dead_letters(&job.input)?;
     let (files, events) = src_res?;
@@ -294,6 +281,8 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         engine: engine_stats,
         kafka_sink,
         kafka_source: None,
+        models: served.models,
+        shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
     .with_dead_letters(dead_letters))

@@ -10,13 +10,15 @@
 #![allow(clippy::disallowed_methods)] // stages stamp when a bar enters: this is the edge that owns wall time
 
 use super::{AppError, Speed};
-use crate::features::{EngineStats, FeatureEngine, Window};
+use crate::features::{EngineStats, FeatureEngine, Observed, Phase, Window};
 use crate::infer::{SignalBatch, Stamped};
 use crate::ingest::FileStats;
 use crate::ingest::kafka::{Acks, SourceItem, Tp};
 use crate::ingest::replay::ReplaySource;
 use crate::sink::JsonlSink;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
+use crate::trainer::shadow::resolver::BarSeen;
+use crate::trainer::shadow::{ShadowInput, ShadowTx};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -69,9 +71,11 @@ pub(super) async fn feature_stage(
     mut rx: mpsc::Receiver<SourceItem>,
     tx: mpsc::Sender<Stamped<Window>>,
     acks: Option<Acks>,
+    shadow: Option<ShadowTx>,
 ) -> FeatureOutcome {
     let mut engines: HashMap<Option<Tp>, FeatureEngine> = HashMap::new();
     let mut out = FeatureOutcome::default();
+    let mut seen: Vec<ShadowInput> = Vec::new();
     while let Some(item) = rx.recv().await {
         let (ev, prov) = match item {
             SourceItem::Revoked(tps) => {
@@ -88,11 +92,22 @@ pub(super) async fn feature_stage(
         let key = prov.as_ref().map(|p| p.origin.tp.clone());
         let engine = engines.entry(key).or_insert_with(&make);
         let entered = Instant::now();
-        let window = engine.on_event(&ev);
+        let window = match &shadow {
+            None => engine.on_event(&ev),
+            Some(_) => engine.on_event_observed(&ev, &mut |o| seen.push(bar_seen(o))),
+        };
         let feature_us = entered.elapsed().as_micros() as u64;
+        if let Some(s) = &shadow {
+            for b in seen.drain(..) {
+                s.send(b).await;
+            }
+        }
         match (window, prov) {
             (Some(_), Some(p)) if !p.live => out.warmup_windows += 1,
             (Some(item), prov) => {
+                if let Some(s) = &shadow {
+                    s.send(ShadowInput::Window(Box::new(item.clone()))).await;
+                }
                 let origin = prov.map(|p| p.origin);
                 let stamped = Stamped {
                     item,
@@ -116,7 +131,22 @@ pub(super) async fn feature_stage(
     // open bar is not closed: its trades are re-read by whoever consumes next.)
     if let Some(e) = engines.get_mut(&None) {
         let entered = Instant::now();
-        for item in e.flush() {
+        let flushed = match &shadow {
+            None => e.flush(),
+            Some(_) => e.flush_observed(&mut |o| seen.push(bar_seen(o))),
+        };
+        for item in flushed {
+            if let Some(s) = &shadow {
+                // The bars this flush closed, up to this window's, then the window.
+                let upto = seen
+                    .iter()
+                    .position(|b| matches!(b, ShadowInput::Bar(b) if b.close_time_ms == item.bar_close_time_ms && b.symbol == item.symbol))
+                    .map_or(0, |i| i + 1);
+                for b in seen.drain(..upto) {
+                    s.send(b).await;
+                }
+                s.send(ShadowInput::Window(Box::new(item.clone()))).await;
+            }
             let stamped = Stamped {
                 item,
                 entered,
@@ -132,6 +162,21 @@ pub(super) async fn feature_stage(
         out.engine.absorb(e.stats());
     }
     out
+}
+
+/// A bar the engine accepted, for the shadow trainer's label resolver.
+fn bar_seen(o: &Observed<'_>) -> ShadowInput {
+    ShadowInput::Bar(BarSeen {
+        exchange: o.exchange,
+        symbol: o.symbol.clone(),
+        close_time_ms: o.bar.close_time_ms,
+        open: o.bar.open,
+        high: o.bar.high,
+        low: o.bar.low,
+        close: o.bar.close,
+        filled: o.filled,
+        ready: o.phase == Phase::Ready,
+    })
 }
 
 /// Where signals go.

@@ -8,7 +8,8 @@
 //! hours after the start); gaps the supervisor marks re-warm it.
 #![allow(clippy::disallowed_methods)] // the run is timed on the wall clock
 
-use super::{AppError, Speed, Summary, inference_stage, model_and_engines, open_sinks, stages};
+use super::serving::Serving;
+use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages};
 use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::Window;
@@ -16,7 +17,6 @@ use crate::infer::{SignalBatch, Stamped};
 use crate::ingest::dead_letter::DeadLetters;
 use crate::ingest::exchange::supervisor::Supervisor;
 use crate::ingest::kafka::SourceItem;
-use crate::registry::live;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -45,8 +45,8 @@ pub async fn run_websocket(
             job.config_name
         ))
     })?;
-    let (model, make) = model_and_engines(cfg, &job.config_name, &job.model_dir)?;
-    let version = model.manifest.version.clone();
+    let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
+    let version = serving.live.load().manifest.version.clone();
     let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
     let dead = match &ws.dead_letter {
         Some(p) => Some(DeadLetters::create(p).map_err(|e| {
@@ -67,8 +67,11 @@ pub async fn run_websocket(
     let feeds: Vec<_> = ws.feeds.iter().map(|f| f.spec()).collect();
     let mut supervisor = Supervisor::start(&feeds, md_tx, dead.clone());
     let fwd = tokio::spawn(forward(md_rx, ev_tx));
-    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None));
-    let inf = tokio::spawn(inference_stage(cfg, Speed::Max, true, live(model)).run(win_rx, sig_tx));
+    let shadow = serving.start_shadow(cfg, false)?;
+    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None, shadow));
+    serving.start_watch(cfg.model_watch_interval());
+    let infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
+    let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
     let until = async {
@@ -89,6 +92,7 @@ pub async fn run_websocket(
     let features = feat.await.map_err(joined)?;
     let stats = inf.await.map_err(joined)?.map_err(AppError::from)?;
     let (_, kafka_sink) = snk.await.map_err(joined)??;
+    let served = serving.finish().await;
     let dead_letters = match &dead {
         Some(d) => Some(d.flush().map_err(|e| AppError::Stage(e.to_string()))?),
         None => None,
@@ -104,6 +108,8 @@ pub async fn run_websocket(
         engine: features.engine,
         kafka_sink,
         websocket: Some(feeds),
+        models: served.models,
+        shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
     .with_dead_letters(dead_letters))

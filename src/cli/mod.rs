@@ -3,6 +3,7 @@
 
 mod collect;
 mod features;
+mod models;
 mod publish;
 mod replay;
 mod run;
@@ -47,6 +48,8 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Record exchange websocket feeds (`[[websocket.feeds]]`) as MarketEvent JSONL.
     Collect(collect::CollectArgs),
+    /// A model registry: list, inspect, promote, rollback, import.
+    Models(models::ModelsArgs),
 }
 
 /// Runs the parsed command.
@@ -59,6 +62,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Features(a) => features::run(config, name, a),
         Command::Publish(a) => publish::run(config, a),
         Command::Collect(a) => collect::run(config, name, a),
+        Command::Models(a) => models::run(config, name, a),
     }
 }
 

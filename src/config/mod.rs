@@ -6,10 +6,12 @@
 
 pub mod kafka;
 mod model;
+pub mod shadow;
 pub mod websocket;
 
 pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
 pub use model::*;
+pub use shadow::ShadowConfig;
 pub use websocket::{FeedConfig, WebsocketConfig};
 
 use serde::Deserialize;

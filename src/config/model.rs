@@ -19,6 +19,8 @@ pub struct Config {
     pub kafka: Option<super::kafka::KafkaConfig>,
     /// Exchange websocket feeds; absent: none.
     pub websocket: Option<super::websocket::WebsocketConfig>,
+    /// The shadow trainer (off by default).
+    pub shadow: super::shadow::ShadowConfig,
 }
 
 /// Historical files replayed by `run` (and the default for `replay`/`train` without `--data`).
@@ -128,6 +130,12 @@ pub struct ModelConfig {
     pub dir: PathBuf,
     /// Overrides the bundle's decision threshold on p_profitable.
     pub threshold: Option<f64>,
+    /// A registry directory (DESIGN.md §7): the engine serves its `CURRENT` bundle (importing
+    /// `dir` as the first version when it has none) and swaps when `CURRENT` changes. Absent:
+    /// `dir` serves, fixed.
+    pub registry: Option<PathBuf>,
+    /// How often the engine looks at the registry's `CURRENT`.
+    pub watch_interval_ms: u64,
 }
 
 impl Default for ModelConfig {
@@ -135,6 +143,8 @@ impl Default for ModelConfig {
         Self {
             dir: PathBuf::from("models/default"),
             threshold: None,
+            registry: None,
+            watch_interval_ms: 500,
         }
     }
 }
@@ -338,6 +348,12 @@ impl Config {
             1 << 20,
         );
         range("labels.horizon_bars", l.horizon_bars as u64, 1, 10_000);
+        range(
+            "model.watch_interval_ms",
+            self.model.watch_interval_ms,
+            10,
+            3_600_000,
+        );
         let mut need = |ok: bool, key: &str, why: String| {
             if !ok {
                 p.push(format!("{key}: {why}"));
@@ -469,7 +485,12 @@ impl Config {
         if let Some(w) = &self.websocket {
             w.validate(&mut p);
         }
+        self.shadow.validate(self.model.registry.is_some(), &mut p);
         p
+    }
+
+    pub fn model_watch_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.model.watch_interval_ms)
     }
 
     pub fn interval_ms(&self) -> i64 {

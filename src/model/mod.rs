@@ -11,7 +11,7 @@ pub mod net;
 pub use net::{SignalNet, SignalNetConfig, SignalOutput};
 
 /// Stack for threads that run burn's deep work (reserved address space, touched only as used).
-const LARGE_STACK_BYTES: usize = 512 << 20;
+pub const LARGE_STACK_BYTES: usize = 512 << 20;
 
 /// Runs `f` on a fresh thread with a large stack and waits for it. burn's autodiff walks and drops
 /// its graph recursively (T unrolled LSTM steps deep), and its derived record (de)serialisers keep

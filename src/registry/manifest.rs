@@ -102,6 +102,10 @@ pub struct MetricsReport {
     /// With `--folds`: every fold's test predictions pooled (what `predictions.csv` holds), the
     /// walk-forward headline. `model` and `baselines` above are the last fold's alone.
     pub all_folds: Option<AllFolds>,
+    /// A shadow-trained challenger: its comparison with the champion on fresh labels, which
+    /// decided its promotion (`split` is then "shadow" and `model`/`baselines` are on those labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::trainer::shadow::decide::Verdict>,
 }
 
 /// Metrics over the pooled test predictions of all walk-forward folds.

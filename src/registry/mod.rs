@@ -5,11 +5,15 @@
 //! weights), `model.mpk` (burn record) and `scaler.json`. `store` writes one atomically (temp dir,
 //! fsync, rename) and loads one, refusing a bundle whose feature-spec hash differs from the
 //! config's. The live model is an `ArcSwap<LoadedModel>`: a batch loads it once, so every signal
-//! names the version that produced it.
+//! names the version that produced it. A registry directory (`dir`) holds many bundles and the
+//! `CURRENT` pointer; `watch` swaps the live model when `CURRENT` moves.
 
+pub mod dir;
 pub mod manifest;
 pub mod store;
+pub mod watch;
 
+pub use dir::{Action, HistoryEntry, Registry};
 pub use manifest::Manifest;
 pub use store::{BundleError, LoadedModel, load_bundle, save_bundle};
 

@@ -261,14 +261,20 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
         path: weights.clone(),
         msg,
     };
-    let net = crate::model::on_large_stack("signal-engine-load", || {
-        manifest
-            .net
-            .init::<InferBackend>(&device)
-            .load_file(dir.join("model"), &recorder, &device)
+    // The smoke forward runs on the loader's large stack too: a debug build's first forward
+    // through burn's generic code needs more than a test thread's 2 MiB.
+    let (net, smoke) = crate::model::on_large_stack("signal-engine-load", || {
+        let net = manifest.net.init::<InferBackend>(&device).load_file(
+            dir.join("model"),
+            &recorder,
+            &device,
+        )?;
+        let smoke = smoke_forward(&net, manifest.seq_len, spec.len(), &device);
+        Ok::<_, burn::record::RecorderError>((net, smoke))
     })
     .map_err(|e| weights_err(e.to_string()))?
     .map_err(|e| weights_err(e.to_string()))?;
+    smoke.map_err(invalid)?;
     Ok(LoadedModel {
         threshold: manifest.threshold,
         manifest,
@@ -278,4 +284,30 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
         spec,
         device,
     })
+}
+
+/// A forward pass on two fixed windows (zeros, and a ±3 pattern near the scaler's clip range)
+/// that must give one finite probability and return per window: weights that load but produce
+/// NaN (a diverged run saved by mistake, a corrupt but well-formed record) are refused here,
+/// before they could serve.
+fn smoke_forward(
+    net: &SignalNet<InferBackend>,
+    seq_len: usize,
+    n_features: usize,
+    device: &Device,
+) -> Result<(), String> {
+    let n = seq_len * n_features;
+    let mut x = vec![0.0f32; 2 * n];
+    for (i, v) in x[n..].iter_mut().enumerate() {
+        *v = 3.0 * ((i as f32) * 0.37).sin();
+    }
+    let (p, r) = net.predict(x, 2, seq_len, n_features, device);
+    let finite = p.len() == 2 && r.len() == 2 && p.iter().chain(&r).all(|v| v.is_finite());
+    if finite {
+        Ok(())
+    } else {
+        Err(format!(
+            "smoke forward on two fixed windows gave {p:?} / {r:?}: the weights do not produce finite outputs"
+        ))
+    }
 }

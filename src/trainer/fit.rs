@@ -10,7 +10,7 @@
 
 #![allow(clippy::disallowed_methods)] // epoch seconds are a wall-clock fact, logged, never used
 
-use super::dataset::{Dataset, Sample};
+use super::dataset::Dataset;
 use super::metrics;
 use super::schedule::{LrPlan, Patience};
 use crate::config::{LrSchedule, ReturnLoss, TrainConfig};
@@ -51,6 +51,11 @@ pub trait TrainObserver: Send {
     fn epoch_start(&mut self, _fold: usize, _epoch: usize, _batches: usize) {}
     fn batch_done(&mut self, _loss: f64) {}
     fn epoch_end(&mut self, _log: &EpochLog) {}
+    /// Checked before every batch: true stops the run with an error (the shadow trainer's refit
+    /// when the engine shuts down).
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that shows nothing.
@@ -77,9 +82,12 @@ pub struct LossWeights {
 
 impl LossWeights {
     /// sklearn "balanced" class weights, n / (2 · n_class), from the training samples.
-    pub fn balanced(samples: &[Sample], idx: &[usize], tc: &TrainConfig) -> Self {
+    pub fn balanced<S: TrainSet + ?Sized>(samples: &S, idx: &[usize], tc: &TrainConfig) -> Self {
         let n = idx.len() as f64;
-        let pos = idx.iter().filter(|&&i| samples[i].profitable).count() as f64;
+        let pos = idx
+            .iter()
+            .filter(|&&i| samples.sample_profitable(i))
+            .count() as f64;
         Self {
             positive: n / (2.0 * pos.max(1.0)),
             negative: n / (2.0 * (n - pos).max(1.0)),
@@ -90,22 +98,80 @@ impl LossWeights {
     }
 }
 
+/// What [`fit`] trains on: scaled `[T × F]` windows with their labels, by sample index. The
+/// offline [`Dataset`] and the shadow trainer's buffer of live windows both are one.
+pub trait TrainSet {
+    fn seq_len(&self) -> usize;
+    fn n_features(&self) -> usize;
+    /// Sample `i`'s window, row-major `[T × F]`.
+    fn sample_window(&self, i: usize) -> &[f32];
+    fn sample_profitable(&self, i: usize) -> bool;
+    /// Realised return of the labelled trade, bps.
+    fn sample_return_bps(&self, i: usize) -> f64;
+}
+
+impl TrainSet for Dataset {
+    fn seq_len(&self) -> usize {
+        self.seq_len
+    }
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+    fn sample_window(&self, i: usize) -> &[f32] {
+        self.window(&self.samples[i])
+    }
+    fn sample_profitable(&self, i: usize) -> bool {
+        self.samples[i].profitable
+    }
+    fn sample_return_bps(&self, i: usize) -> f64 {
+        self.samples[i].return_bps
+    }
+}
+
+/// Where training starts: fresh weights from the config's seed, or a copy of a trained model's
+/// (warm start, the shadow trainer's refit of the champion).
+#[derive(Clone, Copy)]
+pub enum Start<'a> {
+    Fresh,
+    From(&'a SignalNet<InferBackend>),
+}
+
+/// A trainable copy of an inference model (its record through burn's in-memory recorder).
+fn trainable(
+    net: &SignalNet<InferBackend>,
+    cfg: &SignalNetConfig,
+    dev: &Device,
+) -> Result<SignalNet<TrainBackend>, String> {
+    use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+    let bytes = Recorder::<InferBackend>::record(&recorder, net.clone().into_record(), ())
+        .map_err(|e| format!("cannot copy the starting model: {e}"))?;
+    let record = Recorder::<TrainBackend>::load(&recorder, bytes, dev)
+        .map_err(|e| format!("cannot copy the starting model: {e}"))?;
+    Ok(cfg.init::<TrainBackend>(dev).load_record(record))
+}
+
 /// Trains one model; `fold` only labels the logs.
-pub fn fit(
+#[allow(clippy::too_many_arguments)] // one call site per trainer; a struct would only rename them
+pub fn fit<S: TrainSet + ?Sized>(
     net_cfg: &SignalNetConfig,
     tc: &TrainConfig,
-    ds: &Dataset,
+    ds: &S,
     (train_idx, val_idx): (&[usize], &[usize]),
     fold: usize,
     dev: &Device,
     observer: &mut dyn TrainObserver,
+    start: Start<'_>,
 ) -> Result<Fitted, String> {
     <TrainBackend as Backend>::seed(dev, tc.seed);
-    let mut model: SignalNet<TrainBackend> = net_cfg.init(dev);
+    let mut model: SignalNet<TrainBackend> = match start {
+        Start::Fresh => net_cfg.init(dev),
+        Start::From(net) => trainable(net, net_cfg, dev)?,
+    };
     let mut optim = AdamConfig::new()
         .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
         .init();
-    let weights = LossWeights::balanced(&ds.samples, train_idx, tc);
+    let weights = LossWeights::balanced(ds, train_idx, tc);
     let batches = train_idx.len().div_ceil(tc.batch_size).max(1);
     let mut lr = LrPlan::new(tc, batches)?;
     // ReduceLROnPlateau never takes the rate below the schedule's floor.
@@ -125,7 +191,10 @@ pub fn fit(
         order.shuffle(&mut rng);
         let (mut loss_sum, mut rate) = (0.0, tc.learning_rate);
         for chunk in order.chunks(tc.batch_size) {
-            let (x, y, r) = batch_tensors::<TrainBackend>(ds, chunk, dev);
+            if observer.cancelled() {
+                return Err("training cancelled".into());
+            }
+            let (x, y, r) = batch_tensors::<TrainBackend, S>(ds, chunk, dev);
             let loss = loss(&model.forward(x), y, r, &weights);
             let value = loss.clone().into_scalar().elem::<f64>();
             loss_sum += value;
@@ -202,22 +271,22 @@ struct Validation {
     recall: f64,
 }
 
-fn validate(
+fn validate<S: TrainSet + ?Sized>(
     net: &SignalNet<InferBackend>,
-    ds: &Dataset,
+    ds: &S,
     idx: &[usize],
     w: &LossWeights,
     dev: &Device,
 ) -> Validation {
     let (mut p, mut loss_sum) = (Vec::with_capacity(idx.len()), 0.0);
     for chunk in idx.chunks(256) {
-        let (x, y, r) = batch_tensors::<InferBackend>(ds, chunk, dev);
+        let (x, y, r) = batch_tensors::<InferBackend, S>(ds, chunk, dev);
         let out = net.forward(x);
         loss_sum += loss(&out, y, r, w).into_scalar().elem::<f64>() * chunk.len() as f64;
         let probs = sigmoid(out.logit).into_data().convert::<f64>();
         p.extend(probs.to_vec::<f64>().unwrap_or_default());
     }
-    let labels: Vec<bool> = idx.iter().map(|&i| ds.samples[i].profitable).collect();
+    let labels: Vec<bool> = idx.iter().map(|&i| ds.sample_profitable(i)).collect();
     let e = metrics::evaluate(&p, &labels, 0.5, None);
     Validation {
         loss: loss_sum / idx.len().max(1) as f64,
@@ -228,20 +297,19 @@ fn validate(
 }
 
 /// `[n, T, F]` windows, `[n]` labels and `[n]` returns (in units of `RETURN_SCALE_BPS`).
-fn batch_tensors<B: Backend>(
-    ds: &Dataset,
+fn batch_tensors<B: Backend, S: TrainSet + ?Sized>(
+    ds: &S,
     idx: &[usize],
     dev: &B::Device,
 ) -> (Tensor<B, 3>, Tensor<B, 1>, Tensor<B, 1>) {
-    let (t, f, n) = (ds.seq_len, ds.n_features, idx.len());
+    let (t, f, n) = (ds.seq_len(), ds.n_features(), idx.len());
     let mut x = Vec::with_capacity(n * t * f);
     let mut y = Vec::with_capacity(n);
     let mut r = Vec::with_capacity(n);
     for &i in idx {
-        let s = &ds.samples[i];
-        x.extend_from_slice(ds.window(s));
-        y.push(if s.profitable { 1.0f32 } else { 0.0 });
-        r.push((s.return_bps / RETURN_SCALE_BPS) as f32);
+        x.extend_from_slice(ds.sample_window(i));
+        y.push(if ds.sample_profitable(i) { 1.0f32 } else { 0.0 });
+        r.push((ds.sample_return_bps(i) / RETURN_SCALE_BPS) as f32);
     }
     (
         Tensor::from_data(TensorData::new(x, [n, t, f]), dev),
@@ -254,6 +322,8 @@ fn batch_tensors<B: Backend>(
 mod tests {
     use super::*;
 
+    use crate::trainer::dataset::Sample;
+
     #[test]
     fn balanced_weights_follow_sklearn() {
         // sklearn compute_class_weight("balanced", classes=[0, 1], y=[1, 0, 0, 0]) = [2/3, 2].
@@ -265,8 +335,13 @@ mod tests {
             return_bps: 0.0,
             exit: crate::trainer::labels::Exit::Horizon,
         };
-        let samples = [s(true), s(false), s(false), s(false)];
-        let w = LossWeights::balanced(&samples, &[0, 1, 2, 3], &TrainConfig::default());
+        let ds = Dataset {
+            series: Vec::new(),
+            samples: vec![s(true), s(false), s(false), s(false)],
+            seq_len: 1,
+            n_features: 1,
+        };
+        let w = LossWeights::balanced(&ds, &[0, 1, 2, 3], &TrainConfig::default());
         assert!((w.positive - 2.0).abs() < 1e-12 && (w.negative - 2.0 / 3.0).abs() < 1e-12);
     }
 }

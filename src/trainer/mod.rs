@@ -12,6 +12,8 @@
 //!   `baselines`: what the model is scored against; `scoring`: both on the same test rows.
 //! - `train`: the whole run; `report`: `report.md`, `metrics.json`, `predictions.csv`,
 //!   `epochs.csv`.
+//! - `shadow`: the live engine's shadow trainer (label resolver, rolling buffer, warm-started
+//!   refits, champion/challenger decisions, promotion and rollback through the registry).
 
 pub mod baselines;
 pub mod calibration;
@@ -24,6 +26,7 @@ pub mod metrics;
 pub mod report;
 pub mod schedule;
 pub mod scoring;
+pub mod shadow;
 pub mod split;
 pub mod train;
 

@@ -6,7 +6,7 @@
 #![allow(clippy::disallowed_methods)] // the bundle's creation time is a wall-clock fact
 
 use super::dataset::{Dataset, Sample};
-use super::fit::{EpochLog, Fitted, TrainObserver, fit};
+use super::fit::{EpochLog, Fitted, Start, TrainObserver, fit};
 use super::labels::Exit;
 use super::scoring::{Scored, fit_baselines, predict};
 use super::split::{Split, chronological_split, walk_forward};
@@ -170,6 +170,7 @@ pub fn train(
         baselines: last.metrics.baselines.clone(),
         folds: if tc.folds == 0 { Vec::new() } else { folds },
         all_folds,
+        shadow: None,
     };
     Ok(TrainOutcome {
         manifest: new_manifest(cfg, &spec, net_cfg, info, metrics),
@@ -221,6 +222,7 @@ fn run_fold(
             fold,
             &dev,
             observer,
+            Start::Fresh,
         )
     })
     .map_err(|e| TrainError::Config(format!("training thread: {e}")))?

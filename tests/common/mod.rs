@@ -6,8 +6,9 @@ pub mod ws_server;
 
 use signal_engine::config::Config;
 use signal_engine::event::MarketEvent;
+use signal_engine::features::FeatureSpec;
 use signal_engine::ingest::replay::{ReplayOptions, ReplaySource};
-use signal_engine::registry::save_bundle;
+use signal_engine::registry::{load_bundle, save_bundle};
 use signal_engine::trainer::{Quiet, train};
 use std::path::{Path, PathBuf};
 
@@ -74,4 +75,48 @@ pub fn assert_valid(validator: &jsonschema::Validator, instance: &serde_json::Va
         errors.is_empty(),
         "{instance} violates the schema: {errors:?}"
     );
+}
+
+/// Windows from the demo file, scaled by `bundle`'s scaler, as the engine emits them.
+pub fn demo_windows(
+    cfg: &signal_engine::config::Config,
+    bundle: &std::path::Path,
+) -> Vec<signal_engine::features::Window> {
+    let spec = FeatureSpec::new(&cfg.features.names).unwrap();
+    let model = load_bundle(bundle, &spec).unwrap();
+    let mut engine = signal_engine::features::FeatureEngine::new(
+        spec,
+        std::sync::Arc::new(model.scaler.clone()),
+        cfg.features.policy(),
+    );
+    read_events(&[fixture("klines/demo/LINKUSDT-1m-2026-02.csv.gz")])
+        .iter()
+        .filter_map(|e| engine.on_event(e))
+        .collect()
+}
+
+#[allow(clippy::disallowed_methods)] // the stage measures latency from this wall-clock stamp
+pub fn stamped(
+    w: signal_engine::features::Window,
+) -> signal_engine::infer::Stamped<signal_engine::features::Window> {
+    signal_engine::infer::Stamped {
+        item: w,
+        entered: std::time::Instant::now(),
+        feature_us: 1,
+        origin: None,
+    }
+}
+
+/// Runs a test body on a thread with a 32 MiB stack, passing its panic on: bodies that train a
+/// model in a debug build and hold a runtime's futures in their frame outgrow a test thread's
+/// 2 MiB.
+pub fn with_big_stack(f: impl FnOnce() + Send + 'static) {
+    let joined = std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(f)
+        .unwrap()
+        .join();
+    if let Err(e) = joined {
+        std::panic::resume_unwind(e);
+    }
 }

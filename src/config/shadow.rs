@@ -1,0 +1,147 @@
+//! `[shadow]`: the shadow trainer (`trainer::shadow`). Off unless `enabled = true`; it needs a
+//! registry (`model.registry`) to save and promote challengers into.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShadowConfig {
+    pub enabled: bool,
+    /// Refit when this many new labels have resolved since the last refit...
+    pub refit_every_labels: usize,
+    /// ...or when this much event time (bar close times) has passed since it, whichever first.
+    pub refit_every_secs: u64,
+    /// The rolling training buffer: the newest labelled windows kept.
+    pub buffer_windows: usize,
+    /// No refit before the buffer holds this many labelled windows.
+    pub min_train_windows: usize,
+    /// Epochs of each refit (warm start from the champion; the best validation-AUC epoch is kept).
+    pub epochs: usize,
+    /// Constant learning rate of a refit (lower than a fresh run's: it fine-tunes).
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    /// The newest part of the buffer that picks a refit's best epoch (after a purge gap).
+    pub val_fraction: f64,
+    /// Fresh labels (after the challenger's data and a purge gap) both models are scored on before
+    /// a decision.
+    pub eval_windows: usize,
+    /// The challenger's ROC AUC must beat the champion's by at least this much.
+    pub min_auc_gain: f64,
+    /// ... and its log loss may be worse by at most this much.
+    pub max_log_loss_increase: f64,
+    /// ... and its expected calibration error (10 bins) beyond chance (`decide.rs`) worse by at
+    /// most this much.
+    pub max_calibration_increase: f64,
+    /// After a promotion, the new champion and its predecessor are scored on the next
+    /// `eval_windows` labels; the new one is rolled back when its AUC trails by more than this.
+    pub rollback_auc_margin: f64,
+    /// Seed of each refit's shuffling and dropout.
+    pub seed: u64,
+    /// Capacity of the channel into the shadow trainer; it never blocks the live path (what does
+    /// not fit is counted and breaks that symbol's label continuity).
+    pub channel_capacity: usize,
+}
+
+impl Default for ShadowConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            refit_every_labels: 2_000,
+            refit_every_secs: 6 * 3_600,
+            buffer_windows: 20_000,
+            min_train_windows: 1_000,
+            epochs: 3,
+            learning_rate: 3e-4,
+            batch_size: 128,
+            val_fraction: 0.2,
+            eval_windows: 500,
+            min_auc_gain: 0.01,
+            max_log_loss_increase: 0.0,
+            max_calibration_increase: 0.02,
+            rollback_auc_margin: 0.01,
+            seed: 7,
+            channel_capacity: 8_192,
+        }
+    }
+}
+
+impl ShadowConfig {
+    /// Problems as `shadow.key: reason`.
+    pub fn validate(&self, registry: bool, p: &mut Vec<String>) {
+        let mut need = |ok: bool, key: &str, why: String| {
+            if !ok {
+                p.push(format!("shadow.{key}: {why}"));
+            }
+        };
+        if !self.enabled {
+            return;
+        }
+        need(
+            registry,
+            "enabled",
+            "the shadow trainer needs model.registry to save and promote challengers into".into(),
+        );
+        need(
+            self.refit_every_labels > 0,
+            "refit_every_labels",
+            "must be > 0".into(),
+        );
+        need(
+            self.min_train_windows >= 2 * self.batch_size.max(1),
+            "min_train_windows",
+            format!(
+                "{} must be at least 2 × shadow.batch_size ({})",
+                self.min_train_windows, self.batch_size
+            ),
+        );
+        need(
+            self.buffer_windows >= self.min_train_windows,
+            "buffer_windows",
+            format!(
+                "{} must be >= shadow.min_train_windows ({})",
+                self.buffer_windows, self.min_train_windows
+            ),
+        );
+        need(
+            (1..=1000).contains(&self.epochs),
+            "epochs",
+            format!("{} is not in 1..=1000", self.epochs),
+        );
+        need(
+            self.learning_rate > 0.0 && self.learning_rate <= 1.0,
+            "learning_rate",
+            format!("{} is not in (0, 1]", self.learning_rate),
+        );
+        need(self.batch_size > 0, "batch_size", "must be > 0".into());
+        need(
+            self.val_fraction > 0.0 && self.val_fraction < 0.8,
+            "val_fraction",
+            format!("{} is not in (0, 0.8)", self.val_fraction),
+        );
+        need(
+            self.eval_windows >= 50,
+            "eval_windows",
+            format!(
+                "{} is too few to compare two models (>= 50)",
+                self.eval_windows
+            ),
+        );
+        for (key, v) in [
+            ("min_auc_gain", self.min_auc_gain),
+            ("max_log_loss_increase", self.max_log_loss_increase),
+            ("max_calibration_increase", self.max_calibration_increase),
+            ("rollback_auc_margin", self.rollback_auc_margin),
+        ] {
+            need(
+                v.is_finite() && (0.0..=1.0).contains(&v),
+                key,
+                format!("{v} is not in [0, 1]"),
+            );
+        }
+        need(
+            self.channel_capacity > 0,
+            "channel_capacity",
+            "must be > 0".into(),
+        );
+    }
+}
