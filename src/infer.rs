@@ -41,16 +41,43 @@ pub enum InferError {
 #[derive(Clone, Debug)]
 pub struct Stamped<T> {
     pub item: T,
+    /// When the feature stage took the event that completed the window.
     pub entered: Instant,
     pub feature_us: u64,
     pub origin: Option<Origin>,
+    /// When the source handed that event over.
+    pub ingested: Instant,
+    /// When the micro-batcher took the window (set by the inference stage).
+    pub queued: Instant,
 }
 
-/// One scored batch: the signals and, index for index, the input messages they came from.
-#[derive(Debug, Default)]
+impl<T> Stamped<T> {
+    pub fn new(
+        item: T,
+        entered: Instant,
+        feature_us: u64,
+        origin: Option<Origin>,
+        ingested: Instant,
+    ) -> Self {
+        Self {
+            item,
+            entered,
+            feature_us,
+            origin,
+            ingested,
+            queued: entered,
+        }
+    }
+}
+
+/// One scored batch: the signals and, index for index, the input messages they came from and
+/// when their events were handed over by the source; when the batch was scored.
+#[derive(Debug)]
 pub struct SignalBatch {
     pub signals: Vec<Signal>,
     pub origins: Vec<Option<Origin>>,
+    pub ingested: Vec<Instant>,
+    pub scored: Instant,
 }
 
 /// Scores one batch with the model live at this moment.
@@ -166,6 +193,12 @@ pub struct InferStats {
     pub processing: LatencyRecorder,
     /// Model forward, per batch.
     pub compute: LatencyRecorder,
+    /// The window leaving the feature stage → the micro-batcher taking it, per window.
+    pub features_to_batch: LatencyRecorder,
+    /// The micro-batcher taking a window → its batch leaving for the model, per window.
+    pub batch_wait: LatencyRecorder,
+    /// The model forward of the window's batch, per window.
+    pub inference: LatencyRecorder,
 }
 
 pub struct InferenceStage {
@@ -216,7 +249,12 @@ impl InferenceStage {
                 }
                 _ => rx.recv().await,
             };
-            let Some(w) = next else { break };
+            let Some(mut w) = next else { break };
+            w.queued = Instant::now();
+            let ready = w.entered + Duration::from_micros(w.feature_us);
+            stats
+                .features_to_batch
+                .record(w.queued.saturating_duration_since(ready).as_micros() as u64);
             let now = match self.batch_clock {
                 BatchClock::Event => w.item.bar_close_time_ms.saturating_mul(1000),
                 BatchClock::Wall => wall_us(),
@@ -244,6 +282,12 @@ impl InferenceStage {
         tx: &mpsc::Sender<SignalBatch>,
     ) -> Result<bool, InferError> {
         let (model, clock, skip) = (self.model.clone(), self.emit_clock, self.skip_forward);
+        let dispatched = Instant::now();
+        for w in &batch {
+            stats
+                .batch_wait
+                .record(dispatched.saturating_duration_since(w.queued).as_micros() as u64);
+        }
         let (batch, signals, forward_us) = tokio::task::spawn_blocking(move || {
             let t0 = Instant::now();
             let signals = if skip {
@@ -261,11 +305,19 @@ impl InferenceStage {
         for (s, w) in signals.iter().zip(&batch) {
             stats.latency.record(s.latency_us);
             stats.processing.record(w.feature_us + forward_us);
+            stats.inference.record(forward_us);
             stats.signals += 1;
             stats.long += u64::from(s.decision == Decision::Long);
             stats.invalid += u64::from(!s.features_valid);
         }
+        let ingested = batch.iter().map(|w| w.ingested).collect();
         let origins = batch.into_iter().map(|w| w.origin).collect();
-        Ok(tx.send(SignalBatch { signals, origins }).await.is_ok())
+        let out = SignalBatch {
+            signals,
+            origins,
+            ingested,
+            scored: Instant::now(),
+        };
+        Ok(tx.send(out).await.is_ok())
     }
 }

@@ -94,7 +94,7 @@ pub async fn run_kafka(
         .await
         .map_err(joined)??;
     let stats = inf_res?;
-    let (_, kafka_sink) = snk_res?;
+    let sink_out = snk_res?;
     if let Some(e) = dead_letter_failure {
         return Err(AppError::Stage(format!(
             "a dead letter could not be delivered: {e}"
@@ -104,14 +104,15 @@ pub async fn run_kafka(
     Ok(Summary {
         model_version: version,
         events: src_stats.events,
-        engine: features.engine,
-        kafka_sink,
+        engine: features.engine.clone(),
+        kafka_sink: sink_out.kafka.clone(),
         kafka_source: Some(src_stats),
         models: served.models,
         shadow: served.shadow,
         warmup_windows: features.warmup_windows,
         ..Summary::from_infer(stats, elapsed, job.out)
-    })
+    }
+    .with_stages(&features, &sink_out))
 }
 
 /// Returns when it is time to stop: `shutdown`, the idle limit, the sink stage ending (it only

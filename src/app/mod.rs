@@ -38,7 +38,10 @@ use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
 use crate::telemetry::LatencySummary;
 use serde::Serialize;
 use serving::Serving;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -115,6 +118,8 @@ pub struct Summary {
     pub processing: LatencySummary,
     /// Model forward time per batch.
     pub batch_compute: LatencySummary,
+    /// Each stage's latency and the whole path's.
+    pub stages: StageLatencies,
     pub elapsed_secs: f64,
     pub windows_per_sec: f64,
     pub out: Option<PathBuf>,
@@ -137,7 +142,33 @@ pub struct Summary {
     pub shadow: Option<crate::trainer::shadow::ShadowStats>,
 }
 
+/// Latency of each stage and of the whole path (µs percentiles from hdrhistogram), per window
+/// unless noted. At `--speed max` the queues are full by design, so the waits measure backlog.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StageLatencies {
+    /// Source hand-over → the feature stage taking it, per event.
+    pub ingest_to_features: LatencySummary,
+    /// The window leaving the feature stage → the micro-batcher taking it.
+    pub features_to_batch: LatencySummary,
+    /// The micro-batcher taking the window → its batch leaving for the model.
+    pub batch_wait: LatencySummary,
+    /// The model forward of the window's batch.
+    pub inference: LatencySummary,
+    /// Scored → handed to every sink.
+    pub sink: LatencySummary,
+    /// Source hand-over of the event that completed the window → its signal handed to every sink.
+    pub end_to_end: LatencySummary,
+}
+
 impl Summary {
+    /// Adds the feature stage's and the sink stage's latencies to the inference stage's.
+    fn with_stages(mut self, f: &FeatureOutcome, s: &stages::SinkOutcome) -> Self {
+        self.stages.ingest_to_features = f.ingest_to_features.summary();
+        self.stages.sink = s.sink.summary();
+        self.stages.end_to_end = s.end_to_end.summary();
+        self
+    }
+
     /// The inference counters and timings; the source-specific fields empty.
     fn from_infer(stats: InferStats, elapsed: f64, out: Option<PathBuf>) -> Self {
         Self {
@@ -153,6 +184,12 @@ impl Summary {
             latency: stats.latency.summary(),
             processing: stats.processing.summary(),
             batch_compute: stats.compute.summary(),
+            stages: StageLatencies {
+                features_to_batch: stats.features_to_batch.summary(),
+                batch_wait: stats.batch_wait.summary(),
+                inference: stats.inference.summary(),
+                ..StageLatencies::default()
+            },
             elapsed_secs: elapsed,
             windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
             out,
@@ -229,6 +266,15 @@ async fn open_sinks(
 
 /// Runs a replay to completion on the current tokio runtime.
 pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
+    run_replay_until(job, std::future::pending()).await
+}
+
+/// Runs a replay until the files end or `shutdown` resolves (SIGINT/SIGTERM): then the source
+/// stops reading, and what it had read drains through every stage into the sinks.
+pub async fn run_replay_until(
+    job: ReplayJob,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary, AppError> {
     let cfg = &job.config;
     let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
     let version = serving.live.load().manifest.version.clone();
@@ -244,7 +290,11 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
 
     let started = Instant::now();
     let speed = job.speed;
-    let src = tokio::task::spawn_blocking(move || stages::source_stage(source, ev_tx, speed));
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_source = stop.clone();
+    let mut src = tokio::task::spawn_blocking(move || {
+        stages::source_stage(source, ev_tx, speed, stop_source)
+    });
     let shadow = serving.start_shadow(cfg, true)?;
     let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None, shadow));
     serving.start_watch(cfg.model_watch_interval());
@@ -253,7 +303,16 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
-    let src_res = src.await.map_err(joined)?;
+    tokio::pin!(shutdown);
+    let src_res = tokio::select! {
+        r = &mut src => r,
+        () = &mut shutdown => {
+            tracing::info!("shutdown requested: the replay stops reading and drains");
+            stop.store(true, Ordering::Relaxed);
+            src.await
+        }
+    }
+    .map_err(joined)?;
     let features = feat.await.map_err(joined)?;
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
@@ -262,8 +321,8 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
     let dead_letters = flush_dead_letters(&job.input)?;
     let (files, events) = src_res?;
     let stats = inf_res?;
-    let (_, kafka_sink) = snk_res?;
-    let engine_stats = features.engine;
+    let sink_out = snk_res?;
+    let engine_stats = features.engine.clone();
     if engine_stats.bars == 0 && engine_stats.rejected_wrong_interval > 0 {
         return Err(AppError::Config(format!(
             "none of the {} bars in {:?} is {} s long (features.bar_interval_secs in {})",
@@ -279,12 +338,13 @@ pub async fn run_replay(job: ReplayJob) -> Result<Summary, AppError> {
         files,
         events,
         engine: engine_stats,
-        kafka_sink,
+        kafka_sink: sink_out.kafka.clone(),
         kafka_source: None,
         models: served.models,
         shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
+    .with_stages(&features, &sink_out)
     .with_dead_letters(dead_letters))
 }
 

@@ -17,21 +17,29 @@ use crate::ingest::kafka::{Acks, SourceItem, Tp};
 use crate::ingest::replay::ReplaySource;
 use crate::sink::JsonlSink;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
+use crate::telemetry::LatencyRecorder;
 use crate::trainer::shadow::resolver::BarSeen;
 use crate::trainer::shadow::{ShadowInput, ShadowTx};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Reads the files in event-time order; paces them when `speed` asks.
+/// Reads the files in event-time order; paces them when `speed` asks; stops early when `stop`
+/// is set (SIGINT/SIGTERM: what was read drains through the pipeline).
 pub(super) fn source_stage(
     mut source: ReplaySource,
     tx: mpsc::Sender<SourceItem>,
     speed: Speed,
+    stop: Arc<AtomicBool>,
 ) -> Result<(Vec<FileStats>, u64), AppError> {
     let (mut n, started, mut first_ts) = (0u64, Instant::now(), None);
     for ev in source.by_ref() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let ev = ev?;
         if let Speed::Times(x) = speed {
             let t0 = *first_ts.get_or_insert(ev.ts_event_ns);
@@ -39,14 +47,17 @@ pub(super) fn source_stage(
             let due = Duration::from_secs_f64((ahead_ns / x / 1e9).min(1e9));
             // Short naps, so a failed downstream is noticed during long waits.
             while let Some(wait) = due.checked_sub(started.elapsed()) {
-                if tx.is_closed() {
+                if tx.is_closed() || stop.load(Ordering::Relaxed) {
                     break;
                 }
                 std::thread::sleep(wait.min(Duration::from_millis(100)));
             }
         }
         n += 1;
-        if tx.blocking_send(SourceItem::Event(ev, None)).is_err() {
+        if tx
+            .blocking_send(SourceItem::Event(ev, None, Instant::now()))
+            .is_err()
+        {
             break; // downstream stopped (it failed): its error is reported
         }
     }
@@ -64,6 +75,9 @@ pub struct FeatureOutcome {
     pub warmup_windows: u64,
     /// Partitions whose state was dropped on a revoke.
     pub partitions_dropped: u64,
+    /// Source hand-over → the feature stage taking the event, per event.
+    #[serde(skip)]
+    pub ingest_to_features: LatencyRecorder,
 }
 
 pub(super) async fn feature_stage(
@@ -77,7 +91,7 @@ pub(super) async fn feature_stage(
     let mut out = FeatureOutcome::default();
     let mut seen: Vec<ShadowInput> = Vec::new();
     while let Some(item) = rx.recv().await {
-        let (ev, prov) = match item {
+        let (ev, prov, ingested) = match item {
             SourceItem::Revoked(tps) => {
                 for tp in tps {
                     if let Some(e) = engines.remove(&Some(tp)) {
@@ -87,11 +101,13 @@ pub(super) async fn feature_stage(
                 }
                 continue;
             }
-            SourceItem::Event(ev, prov) => (ev, prov),
+            SourceItem::Event(ev, prov, handed) => (ev, prov, handed),
         };
         let key = prov.as_ref().map(|p| p.origin.tp.clone());
         let engine = engines.entry(key).or_insert_with(&make);
         let entered = Instant::now();
+        out.ingest_to_features
+            .record(entered.saturating_duration_since(ingested).as_micros() as u64);
         let window = match &shadow {
             None => engine.on_event(&ev),
             Some(_) => engine.on_event_observed(&ev, &mut |o| seen.push(bar_seen(o))),
@@ -109,12 +125,7 @@ pub(super) async fn feature_stage(
                     s.send(ShadowInput::Window(Box::new(item.clone()))).await;
                 }
                 let origin = prov.map(|p| p.origin);
-                let stamped = Stamped {
-                    item,
-                    entered,
-                    feature_us,
-                    origin,
-                };
+                let stamped = Stamped::new(item, entered, feature_us, origin, ingested);
                 if tx.send(stamped).await.is_err() {
                     break;
                 }
@@ -147,12 +158,8 @@ pub(super) async fn feature_stage(
                 }
                 s.send(ShadowInput::Window(Box::new(item.clone()))).await;
             }
-            let stamped = Stamped {
-                item,
-                entered,
-                feature_us: entered.elapsed().as_micros() as u64,
-                origin: None,
-            };
+            let feature_us = entered.elapsed().as_micros() as u64;
+            let stamped = Stamped::new(item, entered, feature_us, None, entered);
             if tx.send(stamped).await.is_err() {
                 break;
             }
@@ -188,11 +195,23 @@ pub(super) struct Sinks {
     pub acks: Option<Acks>,
 }
 
+/// What the sink stage did.
+#[derive(Default)]
+pub(super) struct SinkOutcome {
+    pub signals: u64,
+    pub kafka: Option<KafkaSinkStats>,
+    /// Scored → handed to every sink, per signal.
+    pub sink: LatencyRecorder,
+    /// Source hand-over of the event that completed the window → its signal handed to every
+    /// sink, per signal.
+    pub end_to_end: LatencyRecorder,
+}
+
 pub(super) fn sink_stage(
     mut sinks: Sinks,
     mut rx: mpsc::Receiver<SignalBatch>,
-) -> Result<(u64, Option<KafkaSinkStats>), AppError> {
-    let mut n = 0;
+) -> Result<SinkOutcome, AppError> {
+    let mut out = SinkOutcome::default();
     while let Some(batch) = rx.blocking_recv() {
         if let Some(s) = sinks.jsonl.as_mut() {
             for sig in &batch.signals {
@@ -213,11 +232,18 @@ pub(super) fn sink_stage(
                 (None, None) => {}
             }
         }
-        n += batch.signals.len() as u64;
+        out.signals += batch.signals.len() as u64;
+        let done = Instant::now();
+        let sink_us = done.saturating_duration_since(batch.scored).as_micros() as u64;
+        for t in &batch.ingested {
+            out.sink.record(sink_us);
+            out.end_to_end
+                .record(done.saturating_duration_since(*t).as_micros() as u64);
+        }
     }
     if let Some(s) = sinks.jsonl {
         s.close()?;
     }
-    let kafka = sinks.kafka.map(KafkaSink::close).transpose()?;
-    Ok((n, kafka))
+    out.kafka = sinks.kafka.map(KafkaSink::close).transpose()?;
+    Ok(out)
 }

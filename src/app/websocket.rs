@@ -91,7 +91,7 @@ pub async fn run_websocket(
     let events = fwd.await.map_err(joined)?;
     let features = feat.await.map_err(joined)?;
     let stats = inf.await.map_err(joined)?.map_err(AppError::from)?;
-    let (_, kafka_sink) = snk.await.map_err(joined)??;
+    let sink_out = snk.await.map_err(joined)??;
     let served = serving.finish().await;
     let dead_letters = match &dead {
         Some(d) => Some(d.flush().map_err(|e| AppError::Stage(e.to_string()))?),
@@ -105,22 +105,31 @@ pub async fn run_websocket(
     Ok(Summary {
         model_version: version,
         events,
-        engine: features.engine,
-        kafka_sink,
+        engine: features.engine.clone(),
+        kafka_sink: sink_out.kafka.clone(),
         websocket: Some(feeds),
         models: served.models,
         shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
+    .with_stages(&features, &sink_out)
     .with_dead_letters(dead_letters))
 }
 
-/// Hands the feeds' events to the feature stage; returns how many.
+/// Hands the feeds' events to the feature stage; returns how many. Each is dated from the moment
+/// its frame arrived (`ts_recv_ns`, wall clock), so ingest → features includes parsing and the
+/// feeds' channel.
 async fn forward(mut rx: mpsc::Receiver<MarketEvent>, tx: mpsc::Sender<SourceItem>) -> u64 {
     let mut n = 0;
     while let Some(ev) = rx.recv().await {
         n += 1;
-        if tx.send(SourceItem::Event(ev, None)).await.is_err() {
+        let age_ns = crate::clock::wall_ns().saturating_sub(ev.ts_recv_ns).max(0);
+        let now = std::time::Instant::now();
+        let received = now
+            .checked_sub(std::time::Duration::from_nanos(age_ns as u64))
+            .unwrap_or(now);
+        let item = SourceItem::Event(ev, None, received);
+        if tx.send(item).await.is_err() {
             break;
         }
     }

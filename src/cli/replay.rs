@@ -1,6 +1,6 @@
 //! `signal-engine replay` and `signal-engine run` (the configured replay).
 
-use crate::app::{ReplayJob, Speed, Summary, run_replay};
+use crate::app::{ReplayJob, Speed, Summary, run_replay_until};
 use crate::config::Config;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -57,7 +57,9 @@ pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()>
 
 fn execute(job: ReplayJob, summary_json: Option<&Path>) -> anyhow::Result<()> {
     let rt = super::runtime()?;
-    let summary = rt.block_on(run_replay(job)).context("replay failed")?;
+    let summary = rt
+        .block_on(run_replay_until(job, super::run::shutdown_signal()))
+        .context("replay failed")?;
     print_summary(&summary);
     write_summary(&summary, summary_json)
 }
@@ -122,6 +124,65 @@ pub fn print_summary(s: &Summary) {
         "  model forward per batch: p50 {} us, p99 {} us over {} batches (mean {:.1} windows)",
         c.p50_us, c.p99_us, s.batches, s.mean_batch
     );
+    let st = &s.stages;
+    println!("  stage latency, us          p50      p99    p99.9      max");
+    for (name, l) in [
+        ("ingest -> features", &st.ingest_to_features),
+        ("features -> batch", &st.features_to_batch),
+        ("batch wait", &st.batch_wait),
+        ("inference", &st.inference),
+        ("sink", &st.sink),
+        ("end to end", &st.end_to_end),
+    ] {
+        println!(
+            "    {name:<22} {:>8} {:>8} {:>8} {:>8}",
+            l.p50_us, l.p99_us, l.p999_us, l.max_us
+        );
+    }
+    if let Some(m) = &s.models {
+        println!(
+            "  registry: {} swaps, {} refused{}",
+            m.swaps,
+            m.rejected,
+            m.last_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (last: {e})"))
+        );
+    }
+    if let Some(sh) = &s.shadow {
+        println!(
+            "  shadow trainer: {} labelled, {} refits ({} failed), {} promoted, {} rejected, {} rolled back, {} inputs dropped",
+            sh.resolver.labelled,
+            sh.refits,
+            sh.refit_failures,
+            sh.promotions,
+            sh.rejections,
+            sh.rollbacks,
+            sh.dropped_inputs
+        );
+        for d in &sh.decisions {
+            let nums = d.verdict.as_ref().map_or(String::new(), |v| {
+                format!(
+                    " AUC {:.4} -> {:.4}, log loss {:.4} -> {:.4} on {} labels",
+                    v.champion.roc_auc,
+                    v.challenger.roc_auc,
+                    v.champion.log_loss,
+                    v.challenger.log_loss,
+                    v.samples
+                )
+            });
+            println!(
+                "    {:<8} {}{nums}{}",
+                d.kind,
+                d.version.as_deref().unwrap_or("-"),
+                if d.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", d.detail)
+                }
+            );
+        }
+    }
     if let Some((path, n)) = &s.dead_letters {
         println!("  dead letters: {n} rows in {}", path.display());
     }

@@ -99,12 +99,8 @@ pub fn demo_windows(
 pub fn stamped(
     w: signal_engine::features::Window,
 ) -> signal_engine::infer::Stamped<signal_engine::features::Window> {
-    signal_engine::infer::Stamped {
-        item: w,
-        entered: std::time::Instant::now(),
-        feature_us: 1,
-        origin: None,
-    }
+    let now = std::time::Instant::now();
+    signal_engine::infer::Stamped::new(w, now, 1, None, now)
 }
 
 /// Runs a test body on a thread with a 32 MiB stack, passing its panic on: bodies that train a

@@ -290,7 +290,10 @@ impl Loop {
                     &sh.stats.warmup_events
                 });
                 let prov = Provenance { origin, live };
-                Action::Forward(SourceItem::Event(ev, Some(prov.clone())), prov)
+                Action::Forward(
+                    SourceItem::Event(ev, Some(prov.clone()), std::time::Instant::now()),
+                    prov,
+                )
             }
             Ok(Decoded::Ignored) => {
                 bump(&sh.stats.ignored);

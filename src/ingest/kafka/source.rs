@@ -24,8 +24,9 @@ use tokio::sync::mpsc;
 /// What flows from any source into the feature stage.
 #[derive(Debug)]
 pub enum SourceItem {
-    /// A market event; `from` is set for Kafka messages.
-    Event(MarketEvent, Option<Provenance>),
+    /// A market event; its provenance for Kafka messages; when the source handed it over (the
+    /// start of the ingest → features latency).
+    Event(MarketEvent, Option<Provenance>, std::time::Instant),
     /// These partitions moved away: drop the state of the symbols read from them.
     Revoked(Vec<Tp>),
 }

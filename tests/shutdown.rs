@@ -1,0 +1,71 @@
+//! Graceful shutdown of a replay: SIGTERM mid-run stops the source, every window already read
+//! drains through the model into the sink, the summary is written and the process exits 0.
+//! (The Kafka run's shutdown, with its final commit, is `kafka_pipeline.rs`.)
+#![allow(clippy::disallowed_methods)] // waits on a real process with wall-clock deadlines
+
+mod common;
+
+use common::fixture;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn sigterm_drains_a_paced_replay_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, summary) = (tmp.path().join("s.jsonl"), tmp.path().join("s.json"));
+    let data: Vec<_> = ["LINK", "NEAR"]
+        .iter()
+        .map(|s| fixture(&format!("klines/demo/{s}USDT-1m-2026-02.csv.gz")))
+        .collect();
+    // 1,440 bars of one day at 600× take 144 s: SIGTERM comes long before the end.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signal-engine"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["replay", "--speed", "600", "--out"])
+        .arg(&out)
+        .arg("--summary-json")
+        .arg(&summary)
+        .arg("--data")
+        .args(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = || std::fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+    let t0 = Instant::now();
+    while lines() < 20 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no signals yet");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t1 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t1.elapsed() < Duration::from_secs(60), "did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    for l in text.lines() {
+        serde_json::from_str::<serde_json::Value>(l).expect("every line whole");
+    }
+    let n = text.lines().count() as u64;
+    assert_eq!(
+        s["signals"].as_u64(),
+        Some(n),
+        "the summary counts what the sink wrote"
+    );
+    assert!(n < 2 * 1_400, "stopped early: {n} signals");
+    assert!(
+        s["stages"]["end_to_end"]["count"].as_u64() == Some(n),
+        "{}",
+        s["stages"]
+    );
+}
