@@ -69,12 +69,13 @@ pub async fn run_kafka(
     tracing::info!(topics = ?src_cfg.topics, group = %src_cfg.group_id, warmup_bars, "consuming");
     serving.start_watch(cfg.model_watch_interval());
     let shadow = serving.start_shadow(cfg, false)?;
-    let feat = tokio::spawn(stages::feature_stage(
+    let feat = tokio::spawn(stages::sharded_feature_stage(
         make,
         ev_rx,
         win_tx,
         Some(acks),
         shadow,
+        cfg.features.shards,
     ));
     let mut infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
     infer.skip_forward = job.skip_model_forward;

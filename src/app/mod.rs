@@ -35,6 +35,7 @@ use crate::registry::{BundleError, LiveModel, LoadedModel, load_bundle};
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
+use crate::sink::latest::LatestSignals;
 use crate::telemetry::LatencySummary;
 use serde::Serialize;
 use serving::Serving;
@@ -240,6 +241,9 @@ pub fn load_checked_model(
     Ok(model)
 }
 
+/// Signals a reconnecting stream client can resume from (the latest-signal store's feed).
+const LATEST_FEED_KEEP: usize = 10_000;
+
 /// The signal sinks the config and the command ask for.
 async fn open_sinks(
     cfg: &Config,
@@ -261,6 +265,7 @@ async fn open_sinks(
         jsonl: jsonl.map(JsonlSink::create).transpose()?,
         kafka,
         acks,
+        latest: Some(LatestSignals::new(LATEST_FEED_KEEP)),
     })
 }
 
@@ -296,7 +301,14 @@ pub async fn run_replay_until(
         stages::source_stage(source, ev_tx, speed, stop_source)
     });
     let shadow = serving.start_shadow(cfg, true)?;
-    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None, shadow));
+    let feat = tokio::spawn(stages::sharded_feature_stage(
+        make,
+        ev_rx,
+        win_tx,
+        None,
+        shadow,
+        cfg.features.shards,
+    ));
     serving.start_watch(cfg.model_watch_interval());
     let infer = inference_stage(cfg, job.speed, false, serving.live.clone());
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));

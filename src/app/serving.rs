@@ -79,7 +79,7 @@ impl Serving {
         };
         let loader = make_loader(cfg, config_name, spec.clone(), fixed_scaler);
         let (policy, bar_source) = (cfg.features.policy(), cfg.features.bar_source);
-        let make: stages::EngineFactory = Box::new(move || {
+        let make: stages::EngineFactory = Arc::new(move || {
             FeatureEngine::new(spec.clone(), scaler.clone(), policy).with_bar_source(bar_source)
         });
         let serving = Self {

@@ -17,6 +17,7 @@ use crate::ingest::kafka::{Acks, SourceItem, Tp};
 use crate::ingest::replay::ReplaySource;
 use crate::sink::JsonlSink;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
+use crate::sink::latest::LatestSignals;
 use crate::telemetry::LatencyRecorder;
 use crate::trainer::shadow::resolver::BarSeen;
 use crate::trainer::shadow::{ShadowInput, ShadowTx};
@@ -64,8 +65,8 @@ pub(super) fn source_stage(
     Ok((source.stats(), n))
 }
 
-/// Makes a fresh engine: one per Kafka partition, one for files.
-pub type EngineFactory = Box<dyn Fn() -> FeatureEngine + Send>;
+/// Makes a fresh engine: one per Kafka partition, one for files (per shard).
+pub type EngineFactory = Arc<dyn Fn() -> FeatureEngine + Send + Sync>;
 
 /// What the feature stage did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -78,6 +79,78 @@ pub struct FeatureOutcome {
     /// Source hand-over → the feature stage taking the event, per event.
     #[serde(skip)]
     pub ingest_to_features: LatencyRecorder,
+}
+
+impl FeatureOutcome {
+    fn absorb(&mut self, o: &FeatureOutcome) {
+        self.engine.absorb(&o.engine);
+        self.warmup_windows += o.warmup_windows;
+        self.partitions_dropped += o.partitions_dropped;
+        self.ingest_to_features.merge(&o.ingest_to_features);
+    }
+}
+
+/// The feature stage over `shards` tasks that each own their symbols' state: events are routed
+/// by Kafka partition (a partition's engine stays whole) or else by (exchange, symbol); a revoke
+/// goes to every shard. One shard is the plain feature stage. With more, windows of different
+/// shards reach the batcher in no fixed order (so a replay's batches, and `emitted_at_ms`, may
+/// differ between runs), and a streaming scaler learns per shard.
+pub(super) async fn sharded_feature_stage(
+    make: EngineFactory,
+    rx: mpsc::Receiver<SourceItem>,
+    tx: mpsc::Sender<Stamped<Window>>,
+    acks: Option<Acks>,
+    shadow: Option<ShadowTx>,
+    shards: usize,
+) -> FeatureOutcome {
+    if shards <= 1 {
+        return feature_stage(make, rx, tx, acks, shadow).await;
+    }
+    let mut inputs = Vec::with_capacity(shards);
+    let mut tasks = Vec::with_capacity(shards);
+    for _ in 0..shards {
+        let (stx, srx) = mpsc::channel::<SourceItem>(rx.max_capacity().div_ceil(shards).max(16));
+        inputs.push(stx);
+        let shard = feature_stage(make.clone(), srx, tx.clone(), acks.clone(), shadow.clone());
+        tasks.push(tokio::spawn(shard));
+    }
+    drop((tx, shadow));
+    route(rx, &inputs).await;
+    drop(inputs);
+    let mut out = FeatureOutcome::default();
+    for t in tasks {
+        if let Ok(o) = t.await {
+            out.absorb(&o);
+        }
+    }
+    out
+}
+
+/// Hands each event to its shard until the input closes (or every shard has stopped).
+async fn route(mut rx: mpsc::Receiver<SourceItem>, shards: &[mpsc::Sender<SourceItem>]) {
+    use std::hash::{Hash, Hasher};
+    while let Some(item) = rx.recv().await {
+        let ev = match &item {
+            SourceItem::Revoked(tps) => {
+                for s in shards {
+                    let _ = s.send(SourceItem::Revoked(tps.clone())).await;
+                }
+                continue;
+            }
+            SourceItem::Event(ev, prov, _) => (ev, prov),
+        };
+        // std's SipHash with its fixed default keys: the same symbol goes to the same shard on
+        // every run.
+        let mut h = std::hash::DefaultHasher::new();
+        match ev.1 {
+            Some(p) => p.origin.tp.hash(&mut h),
+            None => (ev.0.exchange, &ev.0.symbol).hash(&mut h),
+        }
+        let shard = &shards[(h.finish() % shards.len() as u64) as usize];
+        if shard.send(item).await.is_err() {
+            break; // that shard stopped: its window output is gone, the run is ending
+        }
+    }
 }
 
 pub(super) async fn feature_stage(
@@ -104,7 +177,7 @@ pub(super) async fn feature_stage(
             SourceItem::Event(ev, prov, handed) => (ev, prov, handed),
         };
         let key = prov.as_ref().map(|p| p.origin.tp.clone());
-        let engine = engines.entry(key).or_insert_with(&make);
+        let engine = engines.entry(key).or_insert_with(|| make());
         let entered = Instant::now();
         out.ingest_to_features
             .record(entered.saturating_duration_since(ingested).as_micros() as u64);
@@ -193,6 +266,8 @@ pub(super) struct Sinks {
     pub kafka: Option<KafkaSink>,
     /// Offsets to release when there is no Kafka sink to do it.
     pub acks: Option<Acks>,
+    /// The newest signal per symbol and the feed, for the sidecar API.
+    pub latest: Option<Arc<LatestSignals>>,
 }
 
 /// What the sink stage did.
@@ -230,6 +305,11 @@ pub(super) fn sink_stage(
                     }
                 }
                 (None, None) => {}
+            }
+        }
+        if let Some(l) = &sinks.latest {
+            for sig in &batch.signals {
+                l.publish(sig);
             }
         }
         out.signals += batch.signals.len() as u64;

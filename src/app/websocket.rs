@@ -68,7 +68,14 @@ pub async fn run_websocket(
     let mut supervisor = Supervisor::start(&feeds, md_tx, dead.clone());
     let fwd = tokio::spawn(forward(md_rx, ev_tx));
     let shadow = serving.start_shadow(cfg, false)?;
-    let feat = tokio::spawn(stages::feature_stage(make, ev_rx, win_tx, None, shadow));
+    let feat = tokio::spawn(stages::sharded_feature_stage(
+        make,
+        ev_rx,
+        win_tx,
+        None,
+        shadow,
+        cfg.features.shards,
+    ));
     serving.start_watch(cfg.model_watch_interval());
     let infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));

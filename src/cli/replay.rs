@@ -47,7 +47,10 @@ pub fn run_configured(config: Config, config_name: String) -> anyhow::Result<()>
         data: config.replay.data.clone(),
         model_dir: config.model.dir.clone(),
         out: config.sink.jsonl.clone(),
-        speed: Speed::Max,
+        speed: match config.replay.speed {
+            crate::config::ReplaySpeed::Max => Speed::Max,
+            crate::config::ReplaySpeed::Times(x) => Speed::Times(x),
+        },
         input: super::replay_options(&config, None)?,
         config,
         config_name,

@@ -188,6 +188,18 @@ mod tests {
     }
 
     #[test]
+    fn replay_speed_is_max_or_a_positive_number() {
+        let speed = |v: &str| Config::from_toml(&format!("[replay]\nspeed = {v}\n"), "s.toml");
+        assert_eq!(speed("\"max\"").unwrap().replay.speed, ReplaySpeed::Max);
+        assert_eq!(speed("60").unwrap().replay.speed, ReplaySpeed::Times(60.0));
+        assert_eq!(speed("0.5").unwrap().replay.speed, ReplaySpeed::Times(0.5));
+        for bad in ["0", "-2", "\"fast\""] {
+            let e = speed(bad).unwrap_err().to_string();
+            assert!(e.contains("s.toml") && e.contains("speed"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn set_overrides_keys_and_errors_name_them() {
         let sets = [
             "train.epochs=6".to_string(),

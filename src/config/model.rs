@@ -35,11 +35,55 @@ pub struct ReplayConfig {
     pub max_bad_rows: u64,
     /// JSONL file that receives every skipped row whole (source, line, error, raw text).
     pub dead_letter: Option<PathBuf>,
+    /// `run`'s pace: `"max"` (as fast as the model allows) or N, N× the data's own pace.
+    pub speed: ReplaySpeed,
+}
+
+/// `replay.speed`: `"max"` or a positive number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "RawSpeed", into = "RawSpeed")]
+pub enum ReplaySpeed {
+    #[default]
+    Max,
+    Times(f64),
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+enum RawSpeed {
+    Name(String),
+    Times(f64),
+}
+
+impl TryFrom<RawSpeed> for ReplaySpeed {
+    type Error = String;
+    fn try_from(r: RawSpeed) -> Result<Self, String> {
+        match r {
+            RawSpeed::Name(s) if s == "max" => Ok(Self::Max),
+            RawSpeed::Times(x) if x > 0.0 && x.is_finite() => Ok(Self::Times(x)),
+            RawSpeed::Name(s) => Err(format!(
+                "speed must be \"max\" or a positive number, got {s:?}"
+            )),
+            RawSpeed::Times(x) => Err(format!(
+                "speed must be \"max\" or a positive number, got {x}"
+            )),
+        }
+    }
+}
+
+impl From<ReplaySpeed> for RawSpeed {
+    fn from(s: ReplaySpeed) -> Self {
+        match s {
+            ReplaySpeed::Max => RawSpeed::Name("max".into()),
+            ReplaySpeed::Times(x) => RawSpeed::Times(x),
+        }
+    }
 }
 
 impl Default for ReplayConfig {
     fn default() -> Self {
         Self {
+            speed: ReplaySpeed::Max,
             data: Vec::new(),
             exchange: Exchange::BinanceFutures,
             max_bad_rows: 100,
@@ -73,6 +117,9 @@ pub struct FeaturesConfig {
     /// has no `streaming_scaler.json`; a saved state keeps the half-life and clip it was
     /// learned with (they define what the state means).
     pub streaming_half_life_bars: f64,
+    /// Feature tasks, each owning a share of the symbols (Kafka: of the partitions). 1 keeps a
+    /// replay byte-for-byte deterministic; more spread a live run's feature work over cores.
+    pub shards: usize,
 }
 
 /// `features.scaling`.
@@ -96,6 +143,7 @@ impl Default for FeaturesConfig {
             bar_source: BarSource::Auto,
             scaling: ScalingMode::Fitted,
             streaming_half_life_bars: 1440.0,
+            shards: 1,
         }
     }
 }
@@ -340,6 +388,7 @@ impl Config {
             365 * 86_400,
         );
         range("inference.max_batch", i.max_batch as u64, 1, 65_536);
+        range("features.shards", f.shards as u64, 1, 256);
         range("inference.max_wait_us", i.max_wait_us, 0, 3_600_000_000);
         range(
             "inference.channel_capacity",

@@ -145,3 +145,36 @@ impl ShadowConfig {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn the_shadow_example_config_is_valid_and_serves_the_bundled_model() {
+        let text = include_str!("../../config/examples/shadow-replay.toml");
+        let cfg = Config::from_toml(text, "config/examples/shadow-replay.toml").unwrap();
+        assert!(cfg.shadow.enabled && cfg.model.registry.is_some());
+        // The bundled model's window and features: the embedded default config's.
+        let (d, _) = Config::load(None).unwrap();
+        assert_eq!(cfg.features.names, d.features.names);
+        assert_eq!(cfg.features.seq_len, d.features.seq_len);
+    }
+
+    #[test]
+    fn the_shadow_trainer_needs_a_registry_and_sane_sizes() {
+        let e = Config::from_toml(
+            "[shadow]\nenabled = true\nmin_train_windows = 10\neval_windows = 5\n",
+            "x.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "shadow.enabled",
+            "shadow.min_train_windows",
+            "shadow.eval_windows",
+        ] {
+            assert!(e.contains(key), "{key} in {e}");
+        }
+    }
+}
