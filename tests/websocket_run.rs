@@ -76,7 +76,7 @@ async fn run_on_a_websocket_feed_emits_the_replays_signals() {
     std::fs::write(
         &config,
         format!(
-            "{}\n[[websocket.feeds]]\nexchange = \"binance_futures\"\nurl = \"{}\"\nsymbols = [\"LINKUSDT\"]\nchannels = [\"kline_1m\"]\n",
+            "{}\n[websocket]\nconflate_windows = false # every window scored, as the replay does\n[[websocket.feeds]]\nexchange = \"binance_futures\"\nurl = \"{}\"\nsymbols = [\"LINKUSDT\"]\nchannels = [\"kline_1m\"]\n",
             default.replace("\"models/default\"", &format!("{:?}", model_dir.display().to_string())),
             server.url
         ),

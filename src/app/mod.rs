@@ -14,6 +14,7 @@
 //! Kafka run.
 #![allow(clippy::disallowed_methods)] // the run is timed on the wall clock
 
+mod conflate;
 mod kafka;
 mod serving;
 mod stages;
@@ -135,6 +136,8 @@ pub struct Summary {
     /// The websocket feeds' counters, for `run` on websockets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub websocket: Option<Vec<(String, crate::ingest::exchange::supervisor::FeedSnapshot)>>,
+    /// Live websocket runs: windows replaced by a newer one of their symbol while the model lagged.
+    pub windows_coalesced: u64,
     /// Swaps of the live model, when it is served from a registry (`model.registry`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<crate::registry::watch::SwapStats>,
@@ -201,6 +204,7 @@ impl Summary {
             websocket: None,
             models: None,
             shadow: None,
+            windows_coalesced: 0,
         }
     }
 

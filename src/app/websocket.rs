@@ -8,6 +8,7 @@
 //! hours after the start); gaps the supervisor marks re-warm it.
 #![allow(clippy::disallowed_methods)] // the run is timed on the wall clock
 
+use super::conflate::{conflate_stage, pass_through};
 use super::serving::Serving;
 use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages};
 use crate::config::Config;
@@ -61,6 +62,7 @@ pub async fn run_websocket(
     let cap = cfg.inference.channel_capacity;
     let (md_tx, md_rx) = mpsc::channel::<MarketEvent>(ws.channel_capacity);
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
+    let (feat_tx, feat_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
     let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
     let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
     let started = Instant::now();
@@ -71,13 +73,18 @@ pub async fn run_websocket(
     let feat = tokio::spawn(stages::sharded_feature_stage(
         make,
         ev_rx,
-        win_tx,
+        feat_tx,
         None,
         shadow,
         cfg.features.shards,
     ));
     serving.start_watch(cfg.model_watch_interval());
     let infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
+    let conf = if ws.conflate_windows {
+        tokio::spawn(conflate_stage(feat_rx, win_tx))
+    } else {
+        tokio::spawn(pass_through(feat_rx, win_tx))
+    };
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
@@ -97,6 +104,7 @@ pub async fn run_websocket(
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
     let events = fwd.await.map_err(joined)?;
     let features = feat.await.map_err(joined)?;
+    let coalesced = conf.await.map_err(joined)?;
     let stats = inf.await.map_err(joined)?.map_err(AppError::from)?;
     let sink_out = snk.await.map_err(joined)??;
     let served = serving.finish().await;
@@ -115,6 +123,7 @@ pub async fn run_websocket(
         engine: features.engine.clone(),
         kafka_sink: sink_out.kafka.clone(),
         websocket: Some(feeds),
+        windows_coalesced: coalesced,
         models: served.models,
         shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)

@@ -142,6 +142,12 @@ pub fn print_summary(s: &Summary) {
             l.p50_us, l.p99_us, l.p999_us, l.max_us
         );
     }
+    if s.windows_coalesced > 0 {
+        println!(
+            "  windows replaced by a newer one of their symbol while the model lagged: {}",
+            s.windows_coalesced
+        );
+    }
     if let Some(m) = &s.models {
         println!(
             "  registry: {} swaps, {} refused{}",

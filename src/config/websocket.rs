@@ -25,6 +25,10 @@ pub struct WebsocketConfig {
     /// JSONL file that receives every message that did not parse, whole (`collect
     /// --dead-letter` overrides it).
     pub dead_letter: Option<std::path::PathBuf>,
+    /// `run`: when the model lags, keep only each symbol's newest window waiting (each
+    /// replacement counted) instead of scoring a backlog of stale bars. `false`: every window is
+    /// scored, and a lagging model slows the feeds' consumer instead.
+    pub conflate_windows: bool,
 }
 
 impl Default for WebsocketConfig {
@@ -33,6 +37,7 @@ impl Default for WebsocketConfig {
             feeds: Vec::new(),
             channel_capacity: 65_536,
             dead_letter: None,
+            conflate_windows: true,
         }
     }
 }
