@@ -3,11 +3,15 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Without RUST_LOG: warnings, plus the model's life (swaps, refits, promotions, rejections,
+/// rollbacks), which an operator wants to see by default.
+const DEFAULT_LOG: &str = "warn,signal_engine::registry=info,signal_engine::trainer::shadow=info";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -69,3 +69,90 @@ fn sigterm_drains_a_paced_replay_and_exits_zero() {
         s["stages"]
     );
 }
+
+/// SIGTERM while the shadow trainer is in a long refit: the refit is cancelled (not reported as
+/// a failure), no new one starts, and the replay drains and exits 0 without waiting for it.
+#[test]
+fn sigterm_cancels_a_refit_in_flight() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let default = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
+    let registry = tmp.path().join("registry");
+    let config = tmp.path().join("shadow.toml");
+    let text = default
+        .replace(
+            "\"models/default\"",
+            &format!("{:?}", root.join("models/default").display().to_string()),
+        )
+        .replace(
+            "[model]\n",
+            &format!("[model]\nregistry = {:?}\n", registry.display().to_string()),
+        )
+        + "\n[shadow]\nenabled = true\nrefit_every_labels = 600\nmin_train_windows = 600\n\
+           buffer_windows = 2000\nepochs = 1000\neval_windows = 50\n";
+    std::fs::write(&config, text).unwrap();
+    let (out, summary, log) = (
+        tmp.path().join("s.jsonl"),
+        tmp.path().join("s.json"),
+        tmp.path().join("log.txt"),
+    );
+    let data: Vec<_> = ["LINK", "NEAR"]
+        .iter()
+        .map(|s| fixture(&format!("klines/demo/{s}USDT-1m-2026-02.csv.gz")))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signal-engine"))
+        .current_dir(root)
+        .arg("--config")
+        .arg(&config)
+        .args(["replay", "--out"])
+        .arg(&out)
+        .arg("--summary-json")
+        .arg(&summary)
+        .arg("--data")
+        .args(&data)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("shadow refit started")
+    {
+        assert!(child.try_wait().unwrap().is_none(), "ended before a refit");
+        assert!(t0.elapsed() < Duration::from_secs(300), "no refit started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t1 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        // A hang guard, not a speed goal: 1,000 epochs of the default model take far longer.
+        assert!(
+            t1.elapsed() < Duration::from_secs(120),
+            "the refit held the shutdown"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "exit status {status}: {logged}");
+    assert!(
+        logged.contains("shadow refit cancelled by shutdown"),
+        "{logged}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let shadow = &s["shadow"];
+    assert_eq!(shadow["refits"], 1, "{shadow}");
+    assert_eq!(
+        shadow["refit_failures"], 0,
+        "a cancel is not a failure: {shadow}"
+    );
+}

@@ -83,6 +83,7 @@ pub async fn run_kafka(
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
     supervise(&source, &snk, job.stop_when_idle, shutdown).await;
+    serving.interrupt();
     source.stop();
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());
     let features = feat.await.map_err(joined)?;

@@ -325,6 +325,7 @@ pub async fn run_replay_until(
         () = &mut shutdown => {
             tracing::info!("shutdown requested: the replay stops reading and drains");
             stop.store(true, Ordering::Relaxed);
+            serving.interrupt();
             src.await
         }
     }

@@ -129,6 +129,13 @@ impl Serving {
         Ok(Some(tx))
     }
 
+    /// Shutdown requested: the shadow trainer starts no refit and stops the one in flight.
+    pub fn interrupt(&self) {
+        if let Some(h) = &self.shadow {
+            h.cancel();
+        }
+    }
+
     /// Stops the watch and waits for the shadow trainer (whose input has closed once the feature
     /// stage ended; a refit in flight is cancelled); what they did.
     pub async fn finish(&mut self) -> ServingOutcome {

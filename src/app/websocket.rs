@@ -99,6 +99,7 @@ pub async fn run_websocket(
         () = until => None,
         e = supervisor.failed() => Some(e),
     };
+    serving.interrupt();
     // Stopping the feeds drops their senders: the stages drain in order and end.
     let feeds = supervisor.stop().await;
     let joined = |e: tokio::task::JoinError| AppError::Stage(e.to_string());

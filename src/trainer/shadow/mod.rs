@@ -32,7 +32,7 @@ use crate::registry::{LiveModel, Registry};
 use decide::Verdict;
 use resolver::{BarSeen, ResolverStats};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use trainer::Trainer;
@@ -115,6 +115,7 @@ pub struct ShadowHandle {
     thread: std::thread::JoinHandle<ShadowStats>,
     stats: Arc<Mutex<ShadowStats>>,
     dropped: Arc<AtomicU64>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl ShadowHandle {
@@ -123,6 +124,12 @@ impl ShadowHandle {
         let mut s = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         s.dropped_inputs = self.dropped.load(Ordering::Relaxed);
         s
+    }
+
+    /// Shutdown: no new refit starts and one in flight stops at its next batch (the trainer
+    /// still labels what is in its input until it closes).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
     }
 
     /// Waits for the trainer to end (its input closes when the feature stage ends; a refit in
@@ -140,10 +147,11 @@ pub fn start(ctx: ShadowContext) -> std::io::Result<(ShadowTx, ShadowHandle)> {
     let (tx, rx) = mpsc::channel(cap);
     let stats = Arc::new(Mutex::new(ShadowStats::default()));
     let dropped = Arc::new(AtomicU64::new(0));
-    let shared = stats.clone();
+    let (shared, cancel) = (stats.clone(), Arc::new(AtomicBool::new(false)));
+    let stop = cancel.clone();
     let thread = std::thread::Builder::new()
         .name("signal-engine-shadow".into())
-        .spawn(move || Trainer::new(ctx, shared).run(rx))?;
+        .spawn(move || Trainer::new(ctx, shared, stop).run(rx))?;
     let tx = ShadowTx {
         tx,
         dropped: dropped.clone(),
@@ -155,6 +163,7 @@ pub fn start(ctx: ShadowContext) -> std::io::Result<(ShadowTx, ShadowHandle)> {
             thread,
             stats,
             dropped,
+            cancel,
         },
     ))
 }

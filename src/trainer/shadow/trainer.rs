@@ -49,7 +49,13 @@ pub(super) struct Trainer {
 }
 
 impl Trainer {
-    pub(super) fn new(ctx: ShadowContext, stats: Arc<Mutex<ShadowStats>>) -> Self {
+    /// `cancel`: set on shutdown (by the handle or when the input closes): no refit starts after
+    /// it, and one in flight stops at its next batch.
+    pub(super) fn new(
+        ctx: ShadowContext,
+        stats: Arc<Mutex<ShadowStats>>,
+        cancel: Arc<AtomicBool>,
+    ) -> Self {
         let c = &ctx.config;
         let (h, t) = (c.labels.horizon_bars, c.features.seq_len);
         Self {
@@ -63,7 +69,7 @@ impl Trainer {
             last_refit_ms: None,
             newest_ms: i64::MIN,
             refits: 0,
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel,
             ctx,
             stats,
         }
@@ -82,7 +88,7 @@ impl Trainer {
             self.poll_training(false);
             self.publish_stats();
         }
-        if self.ctx.lockstep {
+        if self.ctx.lockstep && !self.cancel.load(Ordering::Relaxed) {
             self.poll_training(true);
         } else {
             self.cancel.store(true, Ordering::Relaxed);
@@ -139,7 +145,10 @@ impl Trainer {
         let last = *self.last_refit_ms.get_or_insert(self.newest_ms);
         let due = self.labels_since_refit >= self.cfg.refit_every_labels
             || self.newest_ms - last >= self.cfg.refit_every_secs as i64 * 1000;
-        if !due || self.buffer.len() < self.cfg.min_train_windows {
+        if !due
+            || self.buffer.len() < self.cfg.min_train_windows
+            || self.cancel.load(Ordering::Relaxed)
+        {
             return;
         }
         self.labels_since_refit = 0;
@@ -205,6 +214,9 @@ impl Trainer {
                         rows,
                     };
                 }
+            }
+            Ok(Err(_)) if self.cancel.load(Ordering::Relaxed) => {
+                tracing::info!("shadow refit cancelled by shutdown");
             }
             Ok(Err(e)) => self.failed(format!("refit failed: {e}")),
             Err(_) => self.failed("the refit thread panicked".into()),
