@@ -9,6 +9,26 @@ use common::fixture;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Sends SIGTERM and waits for the exit; panics (a hang) after `limit`.
+fn sigterm_and_wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "still running {limit:?} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn sigterm_drains_a_paced_replay_and_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
@@ -36,19 +56,7 @@ fn sigterm_drains_a_paced_replay_and_exits_zero() {
         assert!(t0.elapsed() < Duration::from_secs(120), "no signals yet");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let t1 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t1.elapsed() < Duration::from_secs(60), "did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = sigterm_and_wait(&mut child, Duration::from_secs(60));
     assert!(status.success(), "exit status {status}");
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
@@ -124,23 +132,8 @@ fn sigterm_cancels_a_refit_in_flight() {
         assert!(t0.elapsed() < Duration::from_secs(300), "no refit started");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let t1 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        // A hang guard, not a speed goal: 1,000 epochs of the default model take far longer.
-        assert!(
-            t1.elapsed() < Duration::from_secs(120),
-            "the refit held the shutdown"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    // A hang guard, not a speed goal: 1,000 epochs of the default model take far longer.
+    let status = sigterm_and_wait(&mut child, Duration::from_secs(120));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "exit status {status}: {logged}");
     assert!(

@@ -196,13 +196,7 @@ fn inspect(reg: &Registry, version: &str, json: bool) -> anyhow::Result<()> {
         "{:<10} {:>6} {:>8} {:>9} {:>9}",
         "split", "n", "auc", "log_loss", "precision"
     );
-    let b = &m.metrics.baselines;
-    for (name, e) in [
-        ("model", &m.metrics.model),
-        ("majority", &b.majority),
-        ("logistic", &b.logistic),
-        ("momentum", &b.momentum),
-    ] {
+    for (name, e) in m.metrics.scorers() {
         println!(
             "{name:<10} {:>6} {:>8.4} {:>9.4} {:>9.4}",
             e.n, e.roc_auc, e.log_loss, e.precision

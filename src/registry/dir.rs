@@ -225,13 +225,7 @@ impl Registry {
     /// Copies the bundle in `src` into the registry under its manifest's version (atomically:
     /// temp dir, fsync, rename); an existing version is left as it is. Returns the version.
     pub fn import(&self, src: &Path) -> Result<String, BundleError> {
-        let manifest = src.join("manifest.json");
-        let text = fs::read_to_string(&manifest).map_err(io(&manifest))?;
-        let raw: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| BundleError::Json {
-                path: manifest.clone(),
-                source,
-            })?;
+        let raw = raw_manifest(src)?;
         let version = raw
             .get("version")
             .and_then(serde_json::Value::as_str)
@@ -271,13 +265,7 @@ impl Registry {
     /// pointing `CURRENT` at it; the full check is `load_bundle`'s).
     fn verify_weights(&self, version: &str) -> Result<(), BundleError> {
         let dir = self.bundle_dir(version);
-        let manifest = dir.join("manifest.json");
-        let text = fs::read_to_string(&manifest).map_err(io(&manifest))?;
-        let raw: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| BundleError::Json {
-                path: manifest.clone(),
-                source,
-            })?;
+        let raw = raw_manifest(&dir)?;
         let want = raw
             .get("weights_sha256")
             .and_then(serde_json::Value::as_str);
@@ -290,6 +278,14 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// A bundle's manifest as plain JSON (just enough to read its version and weights' hash; the
+/// typed, checked read is `load_bundle`'s).
+fn raw_manifest(dir: &Path) -> Result<serde_json::Value, BundleError> {
+    let path = dir.join("manifest.json");
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    serde_json::from_str(&text).map_err(|source| BundleError::Json { path, source })
 }
 
 fn sync_dir(dir: &Path) -> Result<(), BundleError> {

@@ -89,6 +89,19 @@ pub struct SplitInfo {
     pub positive_rate: f64,
 }
 
+impl MetricsReport {
+    /// The model and each baseline by name, in report order.
+    pub fn scorers(&self) -> [(&'static str, &Evaluation); 4] {
+        let b = &self.baselines;
+        [
+            ("model", &self.model),
+            ("majority", &b.majority),
+            ("logistic", &b.logistic),
+            ("momentum", &b.momentum),
+        ]
+    }
+}
+
 /// The model and three baselines on the same test rows.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

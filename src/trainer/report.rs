@@ -215,13 +215,7 @@ fn confusion_section(m: &Manifest) -> String {
     let mut s = String::from(
         "\n### Confusion matrices (test)\n\n| scorer | TP | FP | TN | FN |\n|---|---|---|---|---|\n",
     );
-    let b = &m.metrics.baselines;
-    for (name, e) in [
-        ("model", &m.metrics.model),
-        ("majority", &b.majority),
-        ("logistic", &b.logistic),
-        ("momentum", &b.momentum),
-    ] {
+    for (name, e) in m.metrics.scorers() {
         let c = &e.confusion;
         let _ = writeln!(s, "| {name} | {} | {} | {} | {} |", c.tp, c.fp, c.tn, c.fn_);
     }
