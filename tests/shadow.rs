@@ -14,11 +14,11 @@ use signal_engine::app::{ReplayJob, Speed, run_replay};
 use signal_engine::config::{Config, ShadowConfig};
 use signal_engine::event::MarketEvent;
 use signal_engine::features::FeatureSpec;
-use signal_engine::registry::{Action, Registry, load_bundle, save_bundle};
+use signal_engine::registry::{Action, Registry, load_bundle};
+use signal_engine::trainer::Dataset;
 use signal_engine::trainer::shadow::buffer::Snapshot;
 use signal_engine::trainer::shadow::resolver::Labelled;
 use signal_engine::trainer::shadow::{decide, refit, refit_config, score};
-use signal_engine::trainer::{Dataset, Quiet, train};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,17 +87,8 @@ fn events(paths: &[PathBuf]) -> Vec<MarketEvent> {
 
 /// The trend-trained champion, as the first version of a registry.
 fn champion(cfg: &Config, train_data: &[PathBuf], dir: &Path) -> (Registry, String) {
-    let mut out = train::train(cfg, events(train_data), Vec::new(), &mut Quiet).unwrap();
     let bundle = dir.join("champion");
-    save_bundle(
-        &bundle,
-        &mut out.manifest,
-        &out.scaler,
-        Some(&out.streaming),
-        &out.net,
-        |_| Vec::new(),
-    )
-    .unwrap();
+    train_bundle(cfg, events(train_data), &bundle);
     let reg = Registry::open(&dir.join("registry")).unwrap();
     let v = reg.import(&bundle).unwrap();
     reg.set_current(&v, Action::Import, "trend champion")

@@ -43,7 +43,15 @@ pub fn tiny_config() -> Config {
 /// Trains `cfg` on the LINKUSDT training fixture and writes the bundle to `dir`.
 pub fn train_tiny_bundle(cfg: &Config, dir: &Path) -> signal_engine::registry::Manifest {
     let data = vec![fixture("klines/train/LINKUSDT-1m-2026-02.csv.gz")];
-    let events = read_events(&data);
+    train_bundle(cfg, read_events(&data), dir)
+}
+
+/// Trains `cfg` on `events` and writes the bundle to `dir`.
+pub fn train_bundle(
+    cfg: &Config,
+    events: Vec<MarketEvent>,
+    dir: &Path,
+) -> signal_engine::registry::Manifest {
     let mut out = train::train(cfg, events, Vec::new(), &mut Quiet).unwrap();
     save_bundle(
         dir,
