@@ -118,7 +118,7 @@ pub struct FeaturesConfig {
     /// learned with (they define what the state means).
     pub streaming_half_life_bars: f64,
     /// Feature tasks, each owning a share of the symbols (Kafka: of the partitions). 1 keeps a
-    /// replay byte-for-byte deterministic; more spread a live run's feature work over cores.
+    /// replay deterministic (batches and `emitted_at_ms`); more spread a live run's feature work.
     pub shards: usize,
 }
 
