@@ -37,13 +37,15 @@
 //! - [`trainer`]: labels (fixed horizon, triple barrier), the dataset on the serving code,
 //!   purged splits and walk-forward folds, the training loop and its schedule, metrics, the three
 //!   baselines, the report written into the bundle.
-//! - [`sink`]: the JSONL signal file and the Kafka signals topic.
+//! - [`sink`]: the JSONL signal file, the Kafka signals topic and the latest-signal store.
+//! - [`api`]: the sidecar HTTP API (axum) over the latest-signal store.
 //! - [`telemetry`]: hdrhistogram latencies.
 //!
 //! Imports point down the data flow: `model` knows nothing of `registry`, stages never import
 //! `app` or `cli`. `features`, `scaling` and `batch` never read a clock or an OS random source
 //! (enforced by clippy `disallowed-methods`, see `clippy.toml`).
 
+pub mod api;
 pub mod app;
 pub mod batch;
 pub mod cli;

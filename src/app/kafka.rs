@@ -7,7 +7,9 @@
 #![allow(clippy::disallowed_methods)] // the run is timed and supervised on the wall clock
 
 use super::serving::Serving;
-use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages};
+use super::{
+    AppError, Speed, Summary, inference_stage, open_sinks, stages, start_api, stop_api,
+};
 use crate::config::Config;
 use crate::features::Window;
 use crate::infer::{SignalBatch, Stamped};
@@ -59,6 +61,7 @@ pub async fn run_kafka(
         ensure_topics(kafka, &[t]).await?;
     }
     let sinks = open_sinks(cfg, job.out.as_deref(), Some(acks.clone())).await?;
+    let api = start_api(cfg, &sinks).await?;
 
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
@@ -90,6 +93,7 @@ pub async fn run_kafka(
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
     let served = serving.finish().await;
+    stop_api(api).await;
     let dead_letter_failure = source.failure();
     // Commits after the sinks have flushed: what they delivered is what gets committed.
     let src_stats = tokio::task::spawn_blocking(move || source.finish())

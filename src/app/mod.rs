@@ -24,6 +24,7 @@ pub use kafka::{KafkaJob, run_kafka};
 pub use stages::FeatureOutcome;
 pub use websocket::{WebsocketJob, run_websocket};
 
+use crate::api::ApiServer;
 use crate::clock::EmitClock;
 use crate::config::Config;
 use crate::features::{EngineStats, FeatureSpec, Window};
@@ -245,8 +246,23 @@ pub fn load_checked_model(
     Ok(model)
 }
 
-/// Signals a reconnecting stream client can resume from (the latest-signal store's feed).
-const LATEST_FEED_KEEP: usize = 10_000;
+/// Starts the sidecar API when `[api] enabled`, over the sinks' latest-signal store.
+async fn start_api(cfg: &Config, sinks: &stages::Sinks) -> Result<Option<ApiServer>, AppError> {
+    let (true, Some(latest)) = (cfg.api.enabled, sinks.latest.clone()) else {
+        return Ok(None);
+    };
+    ApiServer::start(&cfg.api, latest)
+        .await
+        .map(Some)
+        .map_err(|e| AppError::Config(format!("api.bind {}: cannot listen: {e}", cfg.api.bind)))
+}
+
+/// Stops the API, if one runs.
+async fn stop_api(api: Option<ApiServer>) {
+    if let Some(a) = api {
+        a.stop().await;
+    }
+}
 
 /// The signal sinks the config and the command ask for.
 async fn open_sinks(
@@ -269,7 +285,7 @@ async fn open_sinks(
         jsonl: jsonl.map(JsonlSink::create).transpose()?,
         kafka,
         acks,
-        latest: Some(LatestSignals::new(LATEST_FEED_KEEP)),
+        latest: Some(LatestSignals::new(cfg.api.resume_buffer)),
     })
 }
 
@@ -290,6 +306,7 @@ pub async fn run_replay_until(
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &job.input)?;
     let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
+    let api = start_api(cfg, &sinks).await?;
 
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
@@ -334,6 +351,7 @@ pub async fn run_replay_until(
     let inf_res = inf.await.map_err(joined)?.map_err(AppError::from);
     let snk_res = snk.await.map_err(joined)?;
     let served = serving.finish().await;
+    stop_api(api).await;
     // Dead letters first: they matter most when the source failed on too many bad rows.
     let dead_letters = flush_dead_letters(&job.input)?;
     let (files, events) = src_res?;

@@ -10,7 +10,9 @@
 
 use super::conflate::{conflate_stage, pass_through};
 use super::serving::Serving;
-use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages};
+use super::{
+    AppError, Speed, Summary, inference_stage, open_sinks, stages, start_api, stop_api,
+};
 use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::Window;
@@ -49,6 +51,7 @@ pub async fn run_websocket(
     let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
     let version = serving.live.load().manifest.version.clone();
     let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
+    let api = start_api(cfg, &sinks).await?;
     let dead = match &ws.dead_letter {
         Some(p) => Some(DeadLetters::create(p).map_err(|e| {
             AppError::Config(format!(
@@ -109,6 +112,7 @@ pub async fn run_websocket(
     let stats = inf.await.map_err(joined)?.map_err(AppError::from)?;
     let sink_out = snk.await.map_err(joined)??;
     let served = serving.finish().await;
+    stop_api(api).await;
     let dead_letters = match &dead {
         Some(d) => Some(d.flush().map_err(|e| AppError::Stage(e.to_string()))?),
         None => None,

@@ -4,12 +4,14 @@
 //! checked as a whole, every problem reported at once as `FILE: KEY: reason`. Relative paths in a
 //! config resolve against the current working directory.
 
+pub mod api;
 pub mod kafka;
 mod model;
 pub mod shadow;
 pub mod websocket;
 
 pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
+pub use api::ApiConfig;
 pub use model::*;
 pub use shadow::ShadowConfig;
 pub use websocket::{FeedConfig, WebsocketConfig};

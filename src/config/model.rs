@@ -21,6 +21,8 @@ pub struct Config {
     pub websocket: Option<super::websocket::WebsocketConfig>,
     /// The shadow trainer (off by default).
     pub shadow: super::shadow::ShadowConfig,
+    /// The sidecar HTTP API (off by default).
+    pub api: super::api::ApiConfig,
 }
 
 /// Historical files replayed by `run` (and the default for `replay`/`train` without `--data`).
@@ -535,6 +537,7 @@ impl Config {
             w.validate(&mut p);
         }
         self.shadow.validate(self.model.registry.is_some(), &mut p);
+        self.api.validate(&mut p);
         p
     }
 

@@ -1,0 +1,63 @@
+//! `[api]`: the sidecar HTTP API (`src/api/`). Off unless `enabled = true`.
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variable that supplies (and overrides) `api.token`.
+pub const TOKEN_ENV: &str = "SIGNAL_ENGINE_API_TOKEN";
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Serve the API while `run` or `replay` runs.
+    pub enabled: bool,
+    /// Address to listen on; port 0 picks a free one (logged at start).
+    pub bind: String,
+    /// Bearer token for mutating endpoints (`SIGNAL_ENGINE_API_TOKEN` overrides it); required
+    /// when `bind` is not a loopback address.
+    pub token: Option<String>,
+    /// Signals a reconnecting stream client can resume from (`Last-Event-ID`).
+    pub resume_buffer: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            bind: "127.0.0.1:8787".into(),
+            token: None,
+            resume_buffer: 10_000,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The token: the environment's, else the config's.
+    pub fn token(&self) -> Option<String> {
+        std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .or_else(|| self.token.clone().filter(|t| !t.is_empty()))
+    }
+
+    /// Problems as `api.key: reason`.
+    pub fn validate(&self, p: &mut Vec<String>) {
+        match self.bind.parse::<std::net::SocketAddr>() {
+            Err(e) => p.push(format!(
+                "api.bind: {:?} is not an address like 127.0.0.1:8787 ({e})",
+                self.bind
+            )),
+            Ok(a) if self.enabled && !a.ip().is_loopback() && self.token().is_none() => {
+                p.push(format!(
+                    "api.bind: {a} is not a loopback address, so the API needs a token (api.token or {TOKEN_ENV})"
+                ));
+            }
+            Ok(_) => {}
+        }
+        if !(16..=1_000_000).contains(&self.resume_buffer) {
+            p.push(format!(
+                "api.resume_buffer: {} is not in 16..=1000000",
+                self.resume_buffer
+            ));
+        }
+    }
+}
