@@ -1,11 +1,15 @@
 //! The sidecar API on a running engine (the real binary replaying the demo at 600×), spoken to
 //! over plain HTTP/1.1 from a TCP socket: health, the latest signals (all, one symbol, unknown
-//! symbol), the server-sent event stream live and resumed with `Last-Event-ID`, JSON errors.
+//! symbol), the server-sent event stream live and resumed with `Last-Event-ID`, model control
+//! behind the bearer token, JSON errors.
 #![allow(clippy::disallowed_methods)] // waits on a real process with wall-clock deadlines
 
 mod common;
 
 use common::fixture;
+use signal_engine::config::Config;
+use signal_engine::features::FeatureSpec;
+use signal_engine::registry::{Action, Registry, load_bundle, save_bundle};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -14,9 +18,22 @@ use std::time::{Duration, Instant};
 
 /// Status and body of `GET path`.
 fn get(addr: &str, path: &str) -> (u16, String) {
+    request(addr, "GET", path, "")
+}
+
+/// Status and body of `POST path` with `extra` headers.
+fn post(addr: &str, path: &str, extra: &str) -> (u16, String) {
+    request(addr, "POST", path, &format!("{extra}Content-Length: 0\r\n"))
+}
+
+fn request(addr: &str, method: &str, path: &str, extra: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let status = text[9..12].parse().unwrap();
@@ -42,7 +59,10 @@ fn stream_ids(addr: &str, last_id: Option<u64>, n: usize) -> Vec<u64> {
             .filter_map(|v| v.trim().parse().ok())
             .collect();
         if ids.len() >= n {
-            assert!(text.contains("event: signal") || text.contains("event:signal"), "{text}");
+            assert!(
+                text.contains("event: signal") || text.contains("event:signal"),
+                "{text}"
+            );
             return ids[..n].to_vec();
         }
         let k = s.read(&mut buf).expect("stream data");
@@ -56,11 +76,36 @@ fn a_bot_reads_latest_signals_and_the_stream() {
     let tmp = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let default = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
+    // A registry serving the bundled model, with a second version of it to promote.
+    let registry = tmp.path().join("registry");
+    let reg = Registry::open(&registry).unwrap();
+    let first = reg.import(&root.join("models/default")).unwrap();
+    reg.set_current(&first, Action::Import, "test").unwrap();
+    let spec = FeatureSpec::new(&Config::load(None).unwrap().0.features.names).unwrap();
+    let m = load_bundle(&reg.bundle_dir(&first), &spec).unwrap();
+    let mut manifest = m.manifest.clone();
+    manifest.version = "api-b".into();
+    let b = reg.bundle_dir("api-b");
+    save_bundle(
+        &b,
+        &mut manifest,
+        &m.scaler,
+        m.streaming.as_ref(),
+        &m.net,
+        |_| Vec::new(),
+    )
+    .unwrap();
     let config = tmp.path().join("api.toml");
-    let text = default.replace(
-        "\"models/default\"",
-        &format!("{:?}", root.join("models/default").display().to_string()),
-    ) + "\n[api]\nenabled = true\nbind = \"127.0.0.1:0\"\n";
+    let text = default
+        .replace(
+            "\"models/default\"",
+            &format!("{:?}", root.join("models/default").display().to_string()),
+        )
+        .replace(
+            "[model]\n",
+            &format!("[model]\nregistry = {:?}\n", registry.display().to_string()),
+        )
+        + "\n[api]\nenabled = true\nbind = \"127.0.0.1:0\"\n";
     std::fs::write(&config, text).unwrap();
     let log = tmp.path().join("log.txt");
     let data: Vec<_> = ["LINK", "NEAR"]
@@ -75,6 +120,7 @@ fn a_bot_reads_latest_signals_and_the_stream() {
         .args(&data)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .env("SIGNAL_ENGINE_API_TOKEN", "s3cret")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -98,7 +144,10 @@ fn a_bot_reads_latest_signals_and_the_stream() {
         std::thread::sleep(Duration::from_millis(100));
     };
 
-    assert_eq!(get(&addr, "/healthz"), (200, r#"{"status":"ok"}"#.to_string()));
+    assert_eq!(
+        get(&addr, "/healthz"),
+        (200, r#"{"status":"ok"}"#.to_string())
+    );
     let (status, body) = get(&addr, "/v1/signals/latest?symbol=NOPE");
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("\"error\""), "{body}");
@@ -111,7 +160,10 @@ fn a_bot_reads_latest_signals_and_the_stream() {
         if v.len() == 2 {
             break v;
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "no signals: {body}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no signals: {body}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let symbols: Vec<&str> = all.iter().map(|s| s["symbol"].as_str().unwrap()).collect();
@@ -127,6 +179,38 @@ fn a_bot_reads_latest_signals_and_the_stream() {
     assert!(live.windows(2).all(|w| w[1] == w[0] + 1), "{live:?}");
     assert_eq!(stream_ids(&addr, Some(1), 3), [2, 3, 4]);
 
+    // Model control: read freely; change only with the token; refused changes move nothing.
+    let models = |addr: &str| -> serde_json::Value {
+        let (status, body) = get(addr, "/v1/models");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let v = models(&addr);
+    assert_eq!(v["serving"], first.as_str());
+    assert_eq!(v["current"], first.as_str());
+    assert!(
+        v["versions"].as_array().unwrap().contains(&"api-b".into()),
+        "{v}"
+    );
+    assert_eq!(post(&addr, "/v1/models/api-b/promote", "").0, 401);
+    let wrong = "Authorization: Bearer s3cre7\r\n";
+    assert_eq!(post(&addr, "/v1/models/api-b/promote", wrong).0, 401);
+    assert_eq!(models(&addr)["serving"], first.as_str(), "nothing moved");
+    let auth = "Authorization: Bearer s3cret\r\n";
+    let (status, body) = post(&addr, "/v1/models/nope/promote", auth);
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = post(&addr, "/v1/models/api-b/promote", auth);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"version\":\"api-b\""), "{body}");
+    let v = models(&addr);
+    assert_eq!(
+        (v["serving"].as_str(), v["current"].as_str()),
+        (Some("api-b"), Some("api-b"))
+    );
+    let (status, body) = post(&addr, "/v1/models/rollback", auth);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(models(&addr)["serving"], first.as_str());
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -140,5 +224,9 @@ fn a_bot_reads_latest_signals_and_the_stream() {
         assert!(t1.elapsed() < Duration::from_secs(60), "did not stop");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap());
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
 }

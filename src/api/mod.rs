@@ -9,18 +9,26 @@
 //!   after N from the bounded resume buffer (`api.resume_buffer`), then the live feed; when the
 //!   buffer no longer reaches back that far, a `gap` event says so first.
 //!
+//! - `GET /v1/models`: the serving version, the registry's `CURRENT`, versions, the last changes of
+//!   `CURRENT` and the shadow trainer's last decisions.
+//! - `POST /v1/models/{version}/promote`, `POST /v1/models/rollback`: need
+//!   `Authorization: Bearer <api.token>` (compared in constant time; without a configured token
+//!   they are refused); the bundle passes the engine's checks, is swapped in, then `CURRENT` moves.
+//!
 //! Errors are `{"error": "..."}` with the status. Binds 127.0.0.1 by default; the config refuses
-//! a non-loopback address without a token. (The model-control, readiness and metrics endpoints,
-//! the OpenAPI description and the dashboard are the rest of issue 8.)
+//! a non-loopback address without a token. (Readiness and metrics endpoints, the OpenAPI
+//! description and the dashboard are the rest of issue 8.)
 
 use crate::config::ApiConfig;
 use crate::event::{Exchange, Symbol};
+use crate::registry::watch::Loader;
+use crate::registry::{LiveModel, Registry};
 use crate::sink::latest::{LatestSignals, Numbered};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use std::collections::VecDeque;
@@ -33,6 +41,17 @@ use tokio::sync::{broadcast, oneshot};
 #[derive(Clone)]
 struct ApiState {
     latest: Arc<LatestSignals>,
+    models: ModelControl,
+    token: Option<Arc<str>>,
+}
+
+/// What the API sees of the model and may do with it.
+#[derive(Clone)]
+pub struct ModelControl {
+    pub live: LiveModel,
+    pub registry: Option<Registry>,
+    /// The engine's checks on a bundle before it serves.
+    pub loader: Loader,
 }
 
 /// A running API server.
@@ -44,10 +63,19 @@ pub struct ApiServer {
 
 impl ApiServer {
     /// Binds `cfg.bind` and serves until [`ApiServer::stop`].
-    pub async fn start(cfg: &ApiConfig, latest: Arc<LatestSignals>) -> std::io::Result<Self> {
+    pub async fn start(
+        cfg: &ApiConfig,
+        latest: Arc<LatestSignals>,
+        models: ModelControl,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
         let addr = listener.local_addr()?;
-        let app = router(ApiState { latest });
+        let token = cfg.token().map(Arc::from);
+        let app = router(ApiState {
+            latest,
+            models,
+            token,
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -82,9 +110,15 @@ fn router(state: ApiState) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/signals/latest", get(latest))
         .route("/v1/signals/stream", get(stream_signals))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{version}/promote", post(models::promote))
+        .route("/v1/models/rollback", post(models::rollback))
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(state)
 }
+
+mod models;
 
 fn error(status: StatusCode, msg: &str) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
@@ -110,11 +144,7 @@ async fn latest(State(s): State<ApiState>, Query(q): Query<LatestQuery>) -> Resp
     };
     let found = match q.exchange {
         Some(e) => s.latest.get(e, &symbol),
-        None => s
-            .latest
-            .all()
-            .into_iter()
-            .find(|sig| sig.symbol == symbol),
+        None => s.latest.all().into_iter().find(|sig| sig.symbol == symbol),
     };
     match found {
         Some(sig) => Json((*sig).clone()).into_response(),

@@ -7,9 +7,7 @@
 #![allow(clippy::disallowed_methods)] // the run is timed and supervised on the wall clock
 
 use super::serving::Serving;
-use super::{
-    AppError, Speed, Summary, inference_stage, open_sinks, stages, start_api, stop_api,
-};
+use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages, start_api, stop_api};
 use crate::config::Config;
 use crate::features::Window;
 use crate::infer::{SignalBatch, Stamped};
@@ -61,7 +59,7 @@ pub async fn run_kafka(
         ensure_topics(kafka, &[t]).await?;
     }
     let sinks = open_sinks(cfg, job.out.as_deref(), Some(acks.clone())).await?;
-    let api = start_api(cfg, &sinks).await?;
+    let api = start_api(cfg, &sinks, &serving).await?;
 
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);

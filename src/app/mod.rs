@@ -247,11 +247,15 @@ pub fn load_checked_model(
 }
 
 /// Starts the sidecar API when `[api] enabled`, over the sinks' latest-signal store.
-async fn start_api(cfg: &Config, sinks: &stages::Sinks) -> Result<Option<ApiServer>, AppError> {
+async fn start_api(
+    cfg: &Config,
+    sinks: &stages::Sinks,
+    serving: &Serving,
+) -> Result<Option<ApiServer>, AppError> {
     let (true, Some(latest)) = (cfg.api.enabled, sinks.latest.clone()) else {
         return Ok(None);
     };
-    ApiServer::start(&cfg.api, latest)
+    ApiServer::start(&cfg.api, latest, serving.control())
         .await
         .map(Some)
         .map_err(|e| AppError::Config(format!("api.bind {}: cannot listen: {e}", cfg.api.bind)))
@@ -306,7 +310,7 @@ pub async fn run_replay_until(
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &job.input)?;
     let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
-    let api = start_api(cfg, &sinks).await?;
+    let api = start_api(cfg, &sinks, &serving).await?;
 
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);

@@ -93,6 +93,15 @@ impl Serving {
         Ok((serving, make))
     }
 
+    /// What the sidecar API sees of the model and may do with it.
+    pub fn control(&self) -> crate::api::ModelControl {
+        crate::api::ModelControl {
+            live: self.live.clone(),
+            registry: self.registry.clone(),
+            loader: self.loader.clone(),
+        }
+    }
+
     /// Starts watching the registry's `CURRENT` (no-op without a registry). Needs a runtime.
     pub fn start_watch(&mut self, interval: Duration) {
         if let Some(reg) = &self.registry {

@@ -10,9 +10,7 @@
 
 use super::conflate::{conflate_stage, pass_through};
 use super::serving::Serving;
-use super::{
-    AppError, Speed, Summary, inference_stage, open_sinks, stages, start_api, stop_api,
-};
+use super::{AppError, Speed, Summary, inference_stage, open_sinks, stages, start_api, stop_api};
 use crate::config::Config;
 use crate::event::MarketEvent;
 use crate::features::Window;
@@ -51,7 +49,7 @@ pub async fn run_websocket(
     let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
     let version = serving.live.load().manifest.version.clone();
     let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
-    let api = start_api(cfg, &sinks).await?;
+    let api = start_api(cfg, &sinks, &serving).await?;
     let dead = match &ws.dead_letter {
         Some(p) => Some(DeadLetters::create(p).map_err(|e| {
             AppError::Config(format!(

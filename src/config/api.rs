@@ -61,3 +61,26 @@ impl ApiConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn a_public_bind_needs_a_token_and_errors_name_the_key() {
+        let e = Config::from_toml(
+            "[api]\nenabled = true\nbind = \"0.0.0.0:8787\"\n",
+            "api.toml",
+        );
+        // The environment may carry a token on a developer's machine; CI has none.
+        if std::env::var(super::TOKEN_ENV).is_err() {
+            let e = e.unwrap_err().to_string();
+            assert!(e.contains("api.bind") && e.contains("token"), "{e}");
+        }
+        let ok = "[api]\nenabled = true\nbind = \"0.0.0.0:8787\"\ntoken = \"t\"\n";
+        assert!(Config::from_toml(ok, "api.toml").is_ok());
+        let bad = Config::from_toml("[api]\nbind = \"localhost\"\n", "api.toml").unwrap_err();
+        assert!(bad.to_string().contains("api.bind"), "{bad}");
+        assert!(Config::from_toml("[api]\nenabled = true\n", "api.toml").is_ok());
+    }
+}

@@ -10,8 +10,8 @@ mod model;
 pub mod shadow;
 pub mod websocket;
 
-pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
 pub use api::ApiConfig;
+pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
 pub use model::*;
 pub use shadow::ShadowConfig;
 pub use websocket::{FeedConfig, WebsocketConfig};
