@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::fixture;
+use common::{fixture, sigterm_and_wait};
 use signal_engine::config::Config;
 use signal_engine::features::FeatureSpec;
 use signal_engine::registry::{Action, Registry, load_bundle, save_bundle};
@@ -211,19 +211,7 @@ fn a_bot_reads_latest_signals_and_the_stream() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(models(&addr)["serving"], first.as_str());
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let t1 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t1.elapsed() < Duration::from_secs(60), "did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = sigterm_and_wait(&mut child, Duration::from_secs(60));
     assert!(
         status.success(),
         "{}",

@@ -5,29 +5,9 @@
 
 mod common;
 
-use common::fixture;
+use common::{fixture, sigterm_and_wait};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Sends SIGTERM and waits for the exit; panics (a hang) after `limit`.
-fn sigterm_and_wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let t0 = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "still running {limit:?} after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn sigterm_drains_a_paced_replay_and_exits_zero() {

@@ -124,3 +124,27 @@ pub fn with_big_stack(f: impl FnOnce() + Send + 'static) {
         std::panic::resume_unwind(e);
     }
 }
+
+/// Sends SIGTERM and waits for the exit; panics (a hang) after `limit`.
+#[allow(clippy::disallowed_methods)] // waits on a real process with a wall-clock deadline
+pub fn sigterm_and_wait(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "still running {limit:?} after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
