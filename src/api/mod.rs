@@ -21,7 +21,7 @@
 
 use crate::config::ApiConfig;
 use crate::event::{Exchange, Symbol};
-use crate::registry::watch::Loader;
+use crate::registry::watch::{Loader, SwapCounters};
 use crate::registry::{LiveModel, Registry};
 use crate::sink::latest::{LatestSignals, Numbered};
 use axum::extract::{Query, State};
@@ -52,6 +52,8 @@ pub struct ModelControl {
     pub registry: Option<Registry>,
     /// The engine's checks on a bundle before it serves.
     pub loader: Loader,
+    /// The engine's swap counters (a promotion through the API is a swap).
+    pub counters: Arc<SwapCounters>,
 }
 
 /// A running API server.

@@ -2,12 +2,12 @@
 //! the two mutating endpoints, promote and rollback, behind the bearer token.
 
 use super::{ApiState, error};
+use crate::registry::watch::swap_to;
 use crate::registry::{Action, HistoryEntry, LoadedModel};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 
 /// How many history entries and decisions `GET /v1/models` returns (the newest).
 const TAIL: usize = 20;
@@ -117,10 +117,10 @@ async fn change(
             "the engine serves a fixed bundle: set model.registry to control models",
         );
     };
-    let (live, loader) = (s.models.live.clone(), s.models.loader.clone());
+    let m = s.models.clone();
     let done =
         tokio::task::spawn_blocking(move || -> Result<HistoryEntry, (StatusCode, String)> {
-            let serving = live.load_full();
+            let serving = m.live.load_full();
             let version = target(&reg, &serving).map_err(|e| (StatusCode::CONFLICT, e))?;
             crate::registry::dir::check_version(&version)
                 .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
@@ -130,28 +130,14 @@ async fn change(
                     format!("no version {version:?} in the registry"),
                 ));
             }
-            let model = loader(&reg.bundle_dir(&version)).map_err(|e| {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("{version} cannot serve: {e}"),
-                )
-            })?;
-            if model.manifest.version != version {
-                return Err((
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "{version}: its manifest names version {:?}",
-                        model.manifest.version
-                    ),
-                ));
-            }
-            live.store(Arc::new(model));
+            swap_to(&reg, &version, &m.live, &m.loader, &m.counters)
+                .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))?;
             let entry = match action {
                 Action::Rollback => reg.rollback(action, "api"),
                 _ => reg.set_current(&version, action, "api"),
             };
             entry.map_err(|e| {
-                live.store(serving);
+                m.live.store(serving);
                 (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             })
         })

@@ -99,6 +99,7 @@ impl Serving {
             live: self.live.clone(),
             registry: self.registry.clone(),
             loader: self.loader.clone(),
+            counters: self.counters.clone(),
         }
     }
 
@@ -130,6 +131,7 @@ impl Serving {
             registry: registry.clone(),
             live: self.live.clone(),
             loader: self.loader.clone(),
+            counters: self.counters.clone(),
             lockstep,
         };
         let (tx, handle) = shadow::start(ctx)

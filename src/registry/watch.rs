@@ -44,15 +44,17 @@ impl SwapCounters {
 /// Loads and checks one bundle directory (blocking).
 pub type Loader = Arc<dyn Fn(&Path) -> Result<LoadedModel, String> + Send + Sync>;
 
-/// Loads `version` from the registry with `load` and swaps it in; the error says why not.
-/// Blocking: call it from a blocking thread.
+/// Loads `version` from the registry with `load` and swaps it in, counting the swap or the
+/// refusal; returns the model now serving, or why it was refused. Every swap of a registry
+/// version goes through here: the watch, the API and the shadow trainer. Blocking: call it from
+/// a blocking thread.
 pub fn swap_to(
     registry: &Registry,
     version: &str,
     live: &LiveModel,
     load: &Loader,
     counters: &SwapCounters,
-) -> Result<(), String> {
+) -> Result<Arc<LoadedModel>, String> {
     let res = load(&registry.bundle_dir(version)).and_then(|m| {
         if m.manifest.version == version {
             Ok(m)
@@ -66,10 +68,11 @@ pub fn swap_to(
     match res {
         Ok(model) => {
             let from = live.load().manifest.version.clone();
-            live.store(Arc::new(model));
+            let model = Arc::new(model);
+            live.store(model.clone());
             counters.swaps.fetch_add(1, Ordering::Relaxed);
             tracing::info!(from = %from, to = %version, "model swapped");
-            Ok(())
+            Ok(model)
         }
         Err(e) => {
             let msg = format!(

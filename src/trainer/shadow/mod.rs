@@ -27,7 +27,7 @@ pub use refit::{refit, refit_config, score};
 
 use crate::config::Config;
 use crate::features::Window;
-use crate::registry::watch::Loader;
+use crate::registry::watch::{Loader, SwapCounters};
 use crate::registry::{LiveModel, Registry};
 use decide::Verdict;
 use resolver::{BarSeen, ResolverStats};
@@ -102,6 +102,8 @@ pub struct ShadowContext {
     pub live: LiveModel,
     /// The engine's checks on a bundle before it serves.
     pub loader: Loader,
+    /// The engine's swap counters (a promotion is a swap).
+    pub counters: Arc<SwapCounters>,
     /// Replay: the trainer keeps step with the data. Its input waits instead of dropping, a
     /// refit is waited for before the next input is read (so the replay pauses while it trains
     /// and every run refits on the same windows at the same points), and at the end of the files

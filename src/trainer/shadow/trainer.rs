@@ -8,6 +8,7 @@ use super::refit::{refit, refit_config, score};
 use super::resolver::{LabelResolver, Labelled};
 use super::{Decision, ShadowContext, ShadowInput, ShadowStats};
 use crate::config::ShadowConfig;
+use crate::registry::watch::swap_to;
 use crate::registry::{Action, LoadedModel};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -319,8 +320,8 @@ impl Trainer {
         let version =
             publish::save_challenger(reg, champion, t, rows, scores, verdict, self.purge_bars)
                 .map_err(|e| e.to_string())?;
-        let loaded = Arc::new((self.ctx.loader)(&reg.bundle_dir(&version))?);
-        self.ctx.live.store(loaded.clone());
+        let c = &self.ctx;
+        let loaded = swap_to(reg, &version, &c.live, &c.loader, &c.counters)?;
         let reason = format!(
             "shadow: AUC {:.4} vs {:.4}, log loss {:.4} vs {:.4} on {} fresh labels",
             verdict.challenger.roc_auc,
