@@ -219,16 +219,15 @@ pub(super) async fn feature_stage(
             None => e.flush(),
             Some(_) => e.flush_observed(&mut |o| seen.push(bar_seen(o))),
         };
+        // The bars the flush closed, then their windows: a symbol's flushed bar (after any gap
+        // fillers) is its last, so every window still follows its own bar, as in the loop above.
+        if let Some(s) = &shadow {
+            for b in seen.drain(..) {
+                s.send(b).await;
+            }
+        }
         for item in flushed {
             if let Some(s) = &shadow {
-                // The bars this flush closed, up to this window's, then the window.
-                let upto = seen
-                    .iter()
-                    .position(|b| matches!(b, ShadowInput::Bar(b) if b.close_time_ms == item.bar_close_time_ms && b.symbol == item.symbol))
-                    .map_or(0, |i| i + 1);
-                for b in seen.drain(..upto) {
-                    s.send(b).await;
-                }
                 s.send(ShadowInput::Window(Box::new(item.clone()))).await;
             }
             let feature_us = entered.elapsed().as_micros() as u64;
