@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{fixture, sigterm_and_wait};
+use common::{demo_config_text, fixture, save_as_version, sigterm_and_wait};
 use signal_engine::config::Config;
 use signal_engine::features::FeatureSpec;
-use signal_engine::registry::{Action, Registry, load_bundle, save_bundle};
+use signal_engine::registry::{Action, Registry, load_bundle};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -75,7 +75,6 @@ fn stream_ids(addr: &str, last_id: Option<u64>, n: usize) -> Vec<u64> {
 fn a_bot_reads_latest_signals_and_the_stream() {
     let tmp = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let default = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
     // A registry serving the bundled model, with a second version of it to promote.
     let registry = tmp.path().join("registry");
     let reg = Registry::open(&registry).unwrap();
@@ -83,29 +82,10 @@ fn a_bot_reads_latest_signals_and_the_stream() {
     reg.set_current(&first, Action::Import, "test").unwrap();
     let spec = FeatureSpec::new(&Config::load(None).unwrap().0.features.names).unwrap();
     let m = load_bundle(&reg.bundle_dir(&first), &spec).unwrap();
-    let mut manifest = m.manifest.clone();
-    manifest.version = "api-b".into();
-    let b = reg.bundle_dir("api-b");
-    save_bundle(
-        &b,
-        &mut manifest,
-        &m.scaler,
-        m.streaming.as_ref(),
-        &m.net,
-        |_| Vec::new(),
-    )
-    .unwrap();
+    save_as_version(&reg, &m, "api-b", None);
     let config = tmp.path().join("api.toml");
-    let text = default
-        .replace(
-            "\"models/default\"",
-            &format!("{:?}", root.join("models/default").display().to_string()),
-        )
-        .replace(
-            "[model]\n",
-            &format!("[model]\nregistry = {:?}\n", registry.display().to_string()),
-        )
-        + "\n[api]\nenabled = true\nbind = \"127.0.0.1:0\"\n";
+    let text =
+        demo_config_text(Some(&registry)) + "\n[api]\nenabled = true\nbind = \"127.0.0.1:0\"\n";
     std::fs::write(&config, text).unwrap();
     let log = tmp.path().join("log.txt");
     let data: Vec<_> = ["LINK", "NEAR"]

@@ -10,7 +10,7 @@ use common::*;
 use signal_engine::app::{ReplayJob, Speed, run_replay};
 use signal_engine::features::FeatureSpec;
 use signal_engine::infer::{BatchClock, InferenceStage, SignalBatch};
-use signal_engine::registry::{Action, Registry, live, load_bundle, save_bundle};
+use signal_engine::registry::{Action, Registry, live, load_bundle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,20 +32,9 @@ fn registry_with_versions(dir: &Path, n: usize) -> (signal_engine::config::Confi
     let model = load_bundle(&bundle, &spec).unwrap();
     let mut versions = vec![first];
     for i in 1..=n {
-        let mut m = model.manifest.clone();
-        m.version = format!("swap-{i}");
-        m.parent = versions.last().cloned();
-        let dir = reg.bundle_dir(&m.version);
-        save_bundle(
-            &dir,
-            &mut m,
-            &model.scaler,
-            model.streaming.as_ref(),
-            &model.net,
-            |_| Vec::new(),
-        )
-        .unwrap();
-        versions.push(m.version);
+        let v = format!("swap-{i}");
+        save_as_version(&reg, &model, &v, versions.last().cloned());
+        versions.push(v);
     }
     cfg.model.registry = Some(reg_dir);
     cfg.model.watch_interval_ms = 10;

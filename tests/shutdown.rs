@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{fixture, sigterm_and_wait};
+use common::{demo_config_text, fixture, sigterm_and_wait};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -64,18 +64,9 @@ fn sigterm_drains_a_paced_replay_and_exits_zero() {
 fn sigterm_cancels_a_refit_in_flight() {
     let tmp = tempfile::tempdir().unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let default = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
     let registry = tmp.path().join("registry");
     let config = tmp.path().join("shadow.toml");
-    let text = default
-        .replace(
-            "\"models/default\"",
-            &format!("{:?}", root.join("models/default").display().to_string()),
-        )
-        .replace(
-            "[model]\n",
-            &format!("[model]\nregistry = {:?}\n", registry.display().to_string()),
-        )
+    let text = demo_config_text(Some(&registry))
         + "\n[shadow]\nenabled = true\nrefit_every_labels = 600\nmin_train_windows = 600\n\
            buffer_windows = 2000\nepochs = 1000\neval_windows = 50\n";
     std::fs::write(&config, text).unwrap();

@@ -148,3 +148,41 @@ pub fn sigterm_and_wait(
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// `config/default.toml` as text, runnable from any directory: the bundled model by its absolute
+/// path, and served from `registry` when one is given. Tests append their own sections.
+pub fn demo_config_text(registry: Option<&Path>) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("models/default").display().to_string();
+    let text = std::fs::read_to_string(root.join("config/default.toml"))
+        .unwrap()
+        .replace("\"models/default\"", &format!("{model:?}"));
+    match registry {
+        Some(r) => text.replace(
+            "[model]\n",
+            &format!("[model]\nregistry = {:?}\n", r.display().to_string()),
+        ),
+        None => text,
+    }
+}
+
+/// Saves `model` into `reg` once more as `version` (same weights and scaler).
+pub fn save_as_version(
+    reg: &signal_engine::registry::Registry,
+    model: &signal_engine::registry::LoadedModel,
+    version: &str,
+    parent: Option<String>,
+) {
+    let mut m = model.manifest.clone();
+    m.version = version.to_string();
+    m.parent = parent;
+    save_bundle(
+        &reg.bundle_dir(version),
+        &mut m,
+        &model.scaler,
+        model.streaming.as_ref(),
+        &model.net,
+        |_| Vec::new(),
+    )
+    .unwrap();
+}
