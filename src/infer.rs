@@ -14,6 +14,9 @@ use crate::ingest::kafka::Origin;
 use crate::registry::{LiveModel, LoadedModel};
 use crate::signal::{Decision, SCHEMA_VERSION, Signal};
 use crate::telemetry::LatencyRecorder;
+use crate::telemetry::live::{LiveMetrics, Stage};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -193,12 +196,6 @@ pub struct InferStats {
     pub processing: LatencyRecorder,
     /// Model forward, per batch.
     pub compute: LatencyRecorder,
-    /// The window leaving the feature stage → the micro-batcher taking it, per window.
-    pub features_to_batch: LatencyRecorder,
-    /// The micro-batcher taking a window → its batch leaving for the model, per window.
-    pub batch_wait: LatencyRecorder,
-    /// The model forward of the window's batch, per window.
-    pub inference: LatencyRecorder,
 }
 
 pub struct InferenceStage {
@@ -210,6 +207,9 @@ pub struct InferenceStage {
     /// Benchmarks only: score every window p = 0.5 without running the model, so a benchmark
     /// times everything around it (the Kafka path). Never set by the CLI.
     pub skip_forward: bool,
+    /// The run's live numbers: this stage records the features → batch, batch wait and
+    /// inference latencies per window, and counts batches.
+    pub metrics: Arc<LiveMetrics>,
 }
 
 impl InferenceStage {
@@ -252,9 +252,10 @@ impl InferenceStage {
             let Some(mut w) = next else { break };
             w.queued = Instant::now();
             let ready = w.entered + Duration::from_micros(w.feature_us);
-            stats
-                .features_to_batch
-                .record(w.queued.saturating_duration_since(ready).as_micros() as u64);
+            self.metrics.record(
+                Stage::FeaturesToBatch,
+                w.queued.saturating_duration_since(ready).as_micros() as u64,
+            );
             let now = match self.batch_clock {
                 BatchClock::Event => w.item.bar_close_time_ms.saturating_mul(1000),
                 BatchClock::Wall => wall_us(),
@@ -283,11 +284,12 @@ impl InferenceStage {
     ) -> Result<bool, InferError> {
         let (model, clock, skip) = (self.model.clone(), self.emit_clock, self.skip_forward);
         let dispatched = Instant::now();
-        for w in &batch {
-            stats
-                .batch_wait
-                .record(dispatched.saturating_duration_since(w.queued).as_micros() as u64);
-        }
+        self.metrics.record_each(
+            Stage::BatchWait,
+            batch
+                .iter()
+                .map(|w| dispatched.saturating_duration_since(w.queued).as_micros() as u64),
+        );
         let (batch, signals, forward_us) = tokio::task::spawn_blocking(move || {
             let t0 = Instant::now();
             let signals = if skip {
@@ -302,10 +304,12 @@ impl InferenceStage {
         let signals = signals?;
         stats.compute.record(forward_us);
         stats.batches += 1;
+        self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .record_n(Stage::Inference, forward_us, signals.len());
         for (s, w) in signals.iter().zip(&batch) {
             stats.latency.record(s.latency_us);
             stats.processing.record(w.feature_us + forward_us);
-            stats.inference.record(forward_us);
             stats.signals += 1;
             stats.long += u64::from(s.decision == Decision::Long);
             stats.invalid += u64::from(!s.features_valid);

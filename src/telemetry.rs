@@ -1,5 +1,7 @@
 //! Latency measurement with hdrhistogram: record microseconds, report percentiles.
 
+pub mod live;
+
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -40,6 +42,24 @@ impl LatencyRecorder {
     pub fn merge(&mut self, other: &LatencyRecorder) {
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.hist.add(&other.hist);
+    }
+
+    /// How many values were recorded at or below each of `bounds_us` (ascending): the
+    /// cumulative buckets of a Prometheus histogram, at the histogram's 3 significant figures.
+    pub fn cumulative(&self, bounds_us: &[u64]) -> Vec<u64> {
+        bounds_us
+            .iter()
+            .map(|b| self.hist.count_between(0, *b))
+            .collect()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// The sum of the values (from the histogram's mean: exact to its 3 significant figures).
+    pub fn sum_us(&self) -> f64 {
+        self.hist.mean() * self.hist.len() as f64
     }
 
     pub fn summary(&self) -> LatencySummary {

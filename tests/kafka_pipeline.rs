@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::api_engine;
 use common::kafka::{self, Engine, EngineSpec};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,7 +22,19 @@ fn published_klines_come_out_as_the_replays_signals() {
     let mut spec = EngineSpec::new(&env.brokers, &topic, "pipeline");
     spec.channel_capacity = 8; // far below one partition's backlog: the consumer must pause
     spec.pause_after_ms = 50;
-    let summary = Engine::spawn(&spec, dir.path(), "a").wait(Duration::from_secs(240));
+    spec.api = true;
+    let engine = Engine::spawn(&spec, dir.path(), "a");
+    let (lag, ready) = kafka_metrics(&engine, &topic);
+    let summary = engine.wait(Duration::from_secs(240));
+    // The sidecar saw the consumer: its three partitions assigned, a lag from librdkafka for
+    // those it had read from (an empty partition has no position, so no lag).
+    assert!(
+        lag.iter()
+            .all(|(p, n)| ["0", "1", "2"].contains(&p.as_str()) && *n >= 0.0),
+        "{lag:?}"
+    );
+    assert_eq!(ready["source"]["kind"], "kafka", "{ready}");
+    assert_eq!(ready["source"]["assigned_partitions"], 3, "{ready}");
 
     let expected = kafka::replay_expected(&data, dir.path());
     assert!(expected.len() > 3_000, "{} signals", expected.len());
@@ -67,6 +80,42 @@ fn published_klines_come_out_as_the_replays_signals() {
         "the small channel never paused the consumer"
     );
     assert_eq!(summary["kafka_sink"]["delivered"], expected.len() as u64);
+}
+
+/// Polls the engine's `/metrics` until it shows a consumer lag for `topic`; returns (partition,
+/// lag) and the `/readyz` body read then.
+fn kafka_metrics(engine: &Engine, topic: &str) -> (Vec<(String, f64)>, serde_json::Value) {
+    let t0 = std::time::Instant::now();
+    let addr = loop {
+        let log = std::fs::read_to_string(&engine.log).unwrap_or_default();
+        if let Some(a) = api_engine::api_addr_in(&log) {
+            break a;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no api: {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    loop {
+        let (status, text) = api_engine::get(&addr, "/metrics");
+        assert_eq!(status, 200, "{text}");
+        let prefix = format!("signal_engine_kafka_consumer_lag{{topic=\"{topic}\",partition=\"");
+        let lag: Vec<(String, f64)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter_map(|rest| {
+                let (p, v) = rest.split_once("\"} ")?;
+                Some((p.to_string(), v.parse().ok()?))
+            })
+            .collect();
+        if !lag.is_empty() {
+            let (_, body) = api_engine::get(&addr, "/readyz");
+            return (lag, serde_json::from_str(&body).unwrap());
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no consumer lag in /metrics:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// SIGTERM mid-stream: the engine drains, flushes, commits what was delivered and exits 0; a

@@ -59,6 +59,26 @@ fn signals(path: &Path) -> BTreeMap<(String, i64), f64> {
         .collect()
 }
 
+/// `/readyz` once it reports the feed's one connection up, and `/metrics` then.
+fn websocket_health(log: &Path) -> (Value, String) {
+    let t0 = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(addr) = common::api_engine::api_addr_in(&text) {
+            let (_, body) = common::api_engine::get(&addr, "/readyz");
+            let ready: Value = serde_json::from_str(&body).unwrap();
+            if ready["source"]["feeds"][0]["up"] == 1 {
+                return (ready, common::api_engine::get(&addr, "/metrics").1);
+            }
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "the feed never showed up in /readyz: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[tokio::test]
 async fn run_on_a_websocket_feed_emits_the_replays_signals() {
     let messages = kline_messages();
@@ -77,16 +97,23 @@ async fn run_on_a_websocket_feed_emits_the_replays_signals() {
         &config,
         format!(
             "{}\n[websocket]\nconflate_windows = false # every window scored, as the replay does\n[[websocket.feeds]]\nexchange = \"binance_futures\"\nurl = \"{}\"\nsymbols = [\"LINKUSDT\"]\nchannels = [\"kline_1m\"]\n",
-            default.replace("\"models/default\"", &format!("{:?}", model_dir.display().to_string())),
+            common::api_engine::with_api(
+                &default.replace("\"models/default\"", &format!("{:?}", model_dir.display().to_string())),
+                ""
+            ),
             server.url
         ),
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_signal-engine");
     let (cwd, cfg) = (dir.path().to_path_buf(), config.clone());
+    let log = dir.path().join("live.log");
+    let stderr = std::fs::File::create(&log).unwrap();
     let live = tokio::task::spawn_blocking(move || {
-        Command::new(bin)
+        let child = Command::new(bin)
             .current_dir(&cwd)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
             .arg("--config")
             .arg(&cfg)
             .args([
@@ -98,15 +125,28 @@ async fn run_on_a_websocket_feed_emits_the_replays_signals() {
                 "--summary-json",
                 "live.json",
             ])
-            .output()
-            .unwrap()
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        // While it runs, the sidecar reports the feed's connection up.
+        let (ready, metrics) = websocket_health(&log);
+        (child.wait_with_output().unwrap(), ready, metrics, log)
     })
     .await
     .unwrap();
+    let (live, ready, metrics, log) = live;
     assert!(
         live.status.success(),
         "{}",
-        String::from_utf8_lossy(&live.stderr)
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert_eq!(ready["source"]["kind"], "websocket", "{ready}");
+    assert_eq!(ready["source"]["feeds"][0]["up"], 1, "{ready}");
+    assert!(
+        metrics.contains(
+            "signal_engine_websocket_connections{feed=\"binance_futures\",state=\"up\"} 1\n"
+        ),
+        "{metrics}"
     );
     let replay = Command::new(bin)
         .current_dir(dir.path())

@@ -15,22 +15,30 @@
 //!   `Authorization: Bearer <api.token>` (compared in constant time; without a configured token
 //!   they are refused); the bundle passes the engine's checks, is swapped in, then `CURRENT` moves.
 //!
+//! - `GET /readyz`: 200 when a model serves, the source is connected and no symbol has been
+//!   idle (or Kafka partition lagged) beyond the limits; 503 with the reasons otherwise.
+//! - `GET /metrics`: Prometheus text exposition (`metrics.rs`); `GET /v1/stats`: the same run's
+//!   counters and per-stage latency percentiles as JSON (exact hdrhistogram percentiles).
+//! - `GET /`: the dashboard page (`dashboard.html`, no build step); `GET /v1/openapi.json`: the
+//!   API's description (`schemas/openapi.json`, which a test checks the server against).
+//!
 //! Errors are `{"error": "..."}` with the status. Binds 127.0.0.1 by default; the config refuses
-//! a non-loopback address without a token. (Readiness and metrics endpoints, the OpenAPI
-//! description and the dashboard are the rest of issue 8.)
+//! a non-loopback address without a token. Limits: 16 KiB request bodies, `api.max_stream_clients`
+//! open streams (503 beyond), `api.stream_connects_per_sec` new streams (429 beyond).
 
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, Config};
 use crate::event::{Exchange, Symbol};
 use crate::registry::watch::{Loader, SwapCounters};
 use crate::registry::{LiveModel, Registry};
 use crate::sink::latest::{LatestSignals, Numbered};
+use crate::telemetry::live::LiveMetrics;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::stream::{self, Stream};
+use futures_util::stream;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -43,6 +51,37 @@ struct ApiState {
     latest: Arc<LatestSignals>,
     models: ModelControl,
     token: Option<Arc<str>>,
+    metrics: Arc<LiveMetrics>,
+    ready: Readiness,
+    streams: Arc<StreamLimits>,
+}
+
+/// What the API serves from: the signals, the model, the live numbers.
+pub struct EngineView {
+    pub latest: Arc<LatestSignals>,
+    pub models: ModelControl,
+    pub metrics: Arc<LiveMetrics>,
+    pub ready: Readiness,
+}
+
+/// The limits `/readyz` checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Readiness {
+    pub max_idle: std::time::Duration,
+    pub max_kafka_lag: i64,
+}
+
+impl Readiness {
+    pub fn from_config(cfg: &Config) -> Self {
+        let idle = cfg
+            .api
+            .ready_max_idle_secs
+            .unwrap_or(3 * cfg.features.bar_interval_secs);
+        Self {
+            max_idle: std::time::Duration::from_secs(idle),
+            max_kafka_lag: cfg.api.ready_max_kafka_lag,
+        }
+    }
 }
 
 /// What the API sees of the model and may do with it.
@@ -65,18 +104,20 @@ pub struct ApiServer {
 
 impl ApiServer {
     /// Binds `cfg.bind` and serves until [`ApiServer::stop`].
-    pub async fn start(
-        cfg: &ApiConfig,
-        latest: Arc<LatestSignals>,
-        models: ModelControl,
-    ) -> std::io::Result<Self> {
+    pub async fn start(cfg: &ApiConfig, view: EngineView) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(&cfg.bind).await?;
         let addr = listener.local_addr()?;
         let token = cfg.token().map(Arc::from);
         let app = router(ApiState {
-            latest,
-            models,
+            latest: view.latest,
+            models: view.models,
             token,
+            metrics: view.metrics,
+            ready: view.ready,
+            streams: Arc::new(StreamLimits::new(
+                cfg.max_stream_clients,
+                cfg.stream_connects_per_sec,
+            )),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -109,7 +150,12 @@ impl ApiServer {
 
 fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(dashboard))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::prometheus))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/stats", get(stats))
         .route("/v1/signals/latest", get(latest))
         .route("/v1/signals/stream", get(stream_signals))
         .route("/v1/models", get(models::list))
@@ -117,10 +163,54 @@ fn router(state: ApiState) -> Router {
         .route("/v1/models/rollback", post(models::rollback))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not take that method",
+            )
+        })
         .with_state(state)
 }
 
+mod health;
+mod metrics;
 mod models;
+
+/// The dashboard: one static page that reads the API (no build step).
+async fn dashboard() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("dashboard.html"))
+}
+
+/// The run's counters and each stage's latency percentiles (what the dashboard shows).
+async fn stats(State(s): State<ApiState>) -> Json<serde_json::Value> {
+    use crate::telemetry::live::Stage;
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = &s.metrics;
+    let stages: serde_json::Map<String, serde_json::Value> = Stage::ALL
+        .iter()
+        .map(|st| (st.name().to_string(), serde_json::json!(m.summary(*st))))
+        .collect();
+    let events: u64 = m.events_in().iter().sum();
+    Json(serde_json::json!({
+        "uptime_secs": m.uptime().as_secs_f64(),
+        "model_version": s.models.live.load().manifest.version.clone(),
+        "events_in": events,
+        "windows": m.windows.load(Relaxed),
+        "signals": m.signals.load(Relaxed),
+        "long_signals": m.long_signals.load(Relaxed),
+        "stream_clients": s.streams.clients(),
+        "stages": stages,
+    }))
+}
+
+/// The OpenAPI description of this API.
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("../../schemas/openapi.json"),
+    )
+        .into_response()
+}
 
 fn error(status: StatusCode, msg: &str) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
@@ -136,7 +226,14 @@ struct LatestQuery {
     exchange: Option<Exchange>,
 }
 
-async fn latest(State(s): State<ApiState>, Query(q): Query<LatestQuery>) -> Response {
+async fn latest(
+    State(s): State<ApiState>,
+    q: Result<Query<LatestQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
     let Some(raw) = q.symbol else {
         let all: Vec<_> = s.latest.all().iter().map(|a| (**a).clone()).collect();
         return Json(all).into_response();
@@ -164,12 +261,73 @@ struct Feed {
     last: u64,
     latest: Arc<LatestSignals>,
     gap: Option<u64>,
+    /// Holds this client's place among `api.max_stream_clients` until the stream is dropped.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
-async fn stream_signals(
-    State(s): State<ApiState>,
-    headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// How many stream clients may be open, and how fast new ones may come.
+struct StreamLimits {
+    open: Arc<tokio::sync::Semaphore>,
+    max_open: usize,
+    /// A token bucket: (tokens, when last refilled).
+    bucket: std::sync::Mutex<(f64, std::time::Instant)>,
+    per_sec: f64,
+}
+
+impl StreamLimits {
+    fn new(max_open: usize, per_sec: u32) -> Self {
+        Self {
+            open: Arc::new(tokio::sync::Semaphore::new(max_open)),
+            max_open,
+            #[allow(clippy::disallowed_methods)] // a rate limit runs on the wall clock
+            bucket: std::sync::Mutex::new((f64::from(per_sec), std::time::Instant::now())),
+            per_sec: f64::from(per_sec),
+        }
+    }
+
+    /// Takes a token for one new connection; false when the rate is exceeded.
+    fn admit(&self) -> bool {
+        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        #[allow(clippy::disallowed_methods)]
+        let now = std::time::Instant::now();
+        let refill = now.saturating_duration_since(b.1).as_secs_f64() * self.per_sec;
+        *b = ((b.0 + refill).min(self.per_sec), now);
+        if b.0 >= 1.0 {
+            b.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Open stream clients now.
+    fn clients(&self) -> usize {
+        self.max_open - self.open.available_permits()
+    }
+}
+
+fn too_many(status: StatusCode, msg: &str) -> Response {
+    let mut r = error(status, msg);
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    r
+}
+
+async fn stream_signals(State(s): State<ApiState>, headers: HeaderMap) -> Response {
+    let Ok(slot) = s.streams.open.clone().try_acquire_owned() else {
+        return too_many(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many open streams (api.max_stream_clients)",
+        );
+    };
+    if !s.streams.admit() {
+        return too_many(
+            StatusCode::TOO_MANY_REQUESTS,
+            "new streams are arriving too fast (api.stream_connects_per_sec)",
+        );
+    }
     // Subscribe before reading the buffer, so nothing falls between the two.
     let rx = s.latest.subscribe();
     let resume = headers
@@ -189,8 +347,11 @@ async fn stream_signals(
         last,
         latest: s.latest.clone(),
         gap,
+        _slot: slot,
     };
-    Sse::new(stream::unfold(feed, next_event)).keep_alive(KeepAlive::default())
+    Sse::new(stream::unfold(feed, next_event))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 async fn next_event(mut f: Feed) -> Option<(Result<Event, Infallible>, Feed)> {

@@ -12,7 +12,10 @@
 use crate::event::{Exchange, Symbol};
 use crate::features::Window;
 use crate::infer::Stamped;
+use crate::telemetry::live::LiveMetrics;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 /// Hands every window on, in order (conflation off); returns 0.
@@ -33,6 +36,7 @@ pub(super) async fn pass_through(
 pub(super) async fn conflate_stage(
     mut rx: mpsc::Receiver<Stamped<Window>>,
     tx: mpsc::Sender<Stamped<Window>>,
+    metrics: Arc<LiveMetrics>,
 ) -> u64 {
     let mut waiting: HashMap<(Exchange, Symbol), Stamped<Window>> = HashMap::new();
     let mut order: VecDeque<(Exchange, Symbol)> = VecDeque::new();
@@ -56,6 +60,7 @@ pub(super) async fn conflate_stage(
                     let key = (w.item.exchange, w.item.symbol.clone());
                     if waiting.insert(key.clone(), w).is_some() {
                         replaced += 1;
+                        metrics.coalesced.fetch_add(1, Ordering::Relaxed);
                     } else {
                         order.push_back(key);
                     }
@@ -107,7 +112,7 @@ mod tests {
     async fn a_lagging_consumer_gets_each_symbols_newest_window() {
         let (in_tx, in_rx) = mpsc::channel(64);
         let (out_tx, mut out_rx) = mpsc::channel(1);
-        let stage = tokio::spawn(conflate_stage(in_rx, out_tx));
+        let stage = tokio::spawn(conflate_stage(in_rx, out_tx, LiveMetrics::new()));
         // Nobody reads yet: one window fills the output, the rest wait and conflate.
         for t in 1..=5 {
             for s in ["A", "B"] {
@@ -137,7 +142,7 @@ mod tests {
     async fn a_keeping_up_consumer_gets_every_window() {
         let (in_tx, in_rx) = mpsc::channel(4);
         let (out_tx, mut out_rx) = mpsc::channel(4);
-        let stage = tokio::spawn(conflate_stage(in_rx, out_tx));
+        let stage = tokio::spawn(conflate_stage(in_rx, out_tx, LiveMetrics::new()));
         for t in 1..=20 {
             in_tx.send(win("A", t)).await.unwrap();
             assert_eq!(out_rx.recv().await.unwrap().item.bar_close_time_ms, t);

@@ -13,6 +13,7 @@ use crate::features::Window;
 use crate::infer::{SignalBatch, Stamped};
 use crate::ingest::kafka::client::ensure_topics;
 use crate::ingest::kafka::{Acks, KafkaSource, SourceItem};
+use crate::telemetry::live::LiveMetrics;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -58,7 +59,8 @@ pub async fn run_kafka(
     if let Some(t) = &src_cfg.dead_letter_topic {
         ensure_topics(kafka, &[t]).await?;
     }
-    let sinks = open_sinks(cfg, job.out.as_deref(), Some(acks.clone())).await?;
+    let metrics = LiveMetrics::new();
+    let sinks = open_sinks(cfg, job.out.as_deref(), Some(acks.clone()), metrics.clone()).await?;
     let api = start_api(cfg, &sinks, &serving).await?;
 
     let cap = cfg.inference.channel_capacity;
@@ -67,9 +69,10 @@ pub async fn run_kafka(
     let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
     let started = Instant::now();
     let source = KafkaSource::start(kafka, src_cfg, span_ms, acks.clone(), ev_tx)?;
+    metrics.attach_source(source.probe());
     tracing::info!(topics = ?src_cfg.topics, group = %src_cfg.group_id, warmup_bars, "consuming");
     serving.start_watch(cfg.model_watch_interval());
-    let shadow = serving.start_shadow(cfg, false)?;
+    let shadow = serving.start_shadow(cfg, false, &metrics)?;
     let feat = tokio::spawn(stages::sharded_feature_stage(
         make,
         ev_rx,
@@ -77,8 +80,9 @@ pub async fn run_kafka(
         Some(acks),
         shadow,
         cfg.features.shards,
+        metrics.clone(),
     ));
-    let mut infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
+    let mut infer = inference_stage(cfg, Speed::Max, true, serving.live.clone(), &metrics);
     infer.skip_forward = job.skip_model_forward;
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
@@ -116,7 +120,7 @@ pub async fn run_kafka(
         warmup_windows: features.warmup_windows,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
-    .with_stages(&features, &sink_out))
+    .with_stages(&metrics))
 }
 
 /// Returns when it is time to stop: `shutdown`, the idle limit, the sink stage ending (it only

@@ -39,6 +39,7 @@ use crate::sink::jsonl::SinkError;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
 use crate::sink::latest::LatestSignals;
 use crate::telemetry::LatencySummary;
+use crate::telemetry::live::{LiveMetrics, SourceProbe, Stage};
 use serde::Serialize;
 use serving::Serving;
 use std::future::Future;
@@ -166,11 +167,16 @@ pub struct StageLatencies {
 }
 
 impl Summary {
-    /// Adds the feature stage's and the sink stage's latencies to the inference stage's.
-    fn with_stages(mut self, f: &FeatureOutcome, s: &stages::SinkOutcome) -> Self {
-        self.stages.ingest_to_features = f.ingest_to_features.summary();
-        self.stages.sink = s.sink.summary();
-        self.stages.end_to_end = s.end_to_end.summary();
+    /// Every stage's latency, as the stages recorded it into the run's live metrics.
+    fn with_stages(mut self, m: &LiveMetrics) -> Self {
+        self.stages = StageLatencies {
+            ingest_to_features: m.summary(Stage::IngestToFeatures),
+            features_to_batch: m.summary(Stage::FeaturesToBatch),
+            batch_wait: m.summary(Stage::BatchWait),
+            inference: m.summary(Stage::Inference),
+            sink: m.summary(Stage::Sink),
+            end_to_end: m.summary(Stage::EndToEnd),
+        };
         self
     }
 
@@ -189,12 +195,7 @@ impl Summary {
             latency: stats.latency.summary(),
             processing: stats.processing.summary(),
             batch_compute: stats.compute.summary(),
-            stages: StageLatencies {
-                features_to_batch: stats.features_to_batch.summary(),
-                batch_wait: stats.batch_wait.summary(),
-                inference: stats.inference.summary(),
-                ..StageLatencies::default()
-            },
+            stages: StageLatencies::default(),
             elapsed_secs: elapsed,
             windows_per_sec: stats.signals as f64 / elapsed.max(1e-9),
             out,
@@ -246,7 +247,8 @@ pub fn load_checked_model(
     Ok(model)
 }
 
-/// Starts the sidecar API when `[api] enabled`, over the sinks' latest-signal store.
+/// Starts the sidecar API when `[api] enabled`, over the sinks' latest-signal store and the
+/// run's live metrics.
 async fn start_api(
     cfg: &Config,
     sinks: &stages::Sinks,
@@ -255,7 +257,13 @@ async fn start_api(
     let (true, Some(latest)) = (cfg.api.enabled, sinks.latest.clone()) else {
         return Ok(None);
     };
-    ApiServer::start(&cfg.api, latest, serving.control())
+    let view = crate::api::EngineView {
+        latest,
+        models: serving.control(),
+        metrics: sinks.metrics.clone(),
+        ready: crate::api::Readiness::from_config(cfg),
+    };
+    ApiServer::start(&cfg.api, view)
         .await
         .map(Some)
         .map_err(|e| AppError::Config(format!("api.bind {}: cannot listen: {e}", cfg.api.bind)))
@@ -273,6 +281,7 @@ async fn open_sinks(
     cfg: &Config,
     jsonl: Option<&Path>,
     acks: Option<Acks>,
+    metrics: Arc<LiveMetrics>,
 ) -> Result<stages::Sinks, AppError> {
     let kafka = match cfg
         .kafka
@@ -290,6 +299,7 @@ async fn open_sinks(
         kafka,
         acks,
         latest: Some(LatestSignals::new(cfg.api.resume_buffer)),
+        metrics,
     })
 }
 
@@ -309,7 +319,12 @@ pub async fn run_replay_until(
     let version = serving.live.load().manifest.version.clone();
     check_intervals(&job.data, cfg.features.bar_interval_secs)?;
     let source = ReplaySource::open(&job.data, &job.input)?;
-    let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
+    let metrics = LiveMetrics::new();
+    let files_done = Arc::new(AtomicBool::new(false));
+    metrics.attach_source(SourceProbe::Files {
+        done: files_done.clone(),
+    });
+    let sinks = open_sinks(cfg, job.out.as_deref(), None, metrics.clone()).await?;
     let api = start_api(cfg, &sinks, &serving).await?;
 
     let cap = cfg.inference.channel_capacity;
@@ -323,9 +338,11 @@ pub async fn run_replay_until(
     let stop = Arc::new(AtomicBool::new(false));
     let stop_source = stop.clone();
     let mut src = tokio::task::spawn_blocking(move || {
-        stages::source_stage(source, ev_tx, speed, stop_source)
+        let read = stages::source_stage(source, ev_tx, speed, stop_source);
+        files_done.store(true, Ordering::Relaxed);
+        read
     });
-    let shadow = serving.start_shadow(cfg, true)?;
+    let shadow = serving.start_shadow(cfg, true, &metrics)?;
     let feat = tokio::spawn(stages::sharded_feature_stage(
         make,
         ev_rx,
@@ -333,9 +350,10 @@ pub async fn run_replay_until(
         None,
         shadow,
         cfg.features.shards,
+        metrics.clone(),
     ));
     serving.start_watch(cfg.model_watch_interval());
-    let infer = inference_stage(cfg, job.speed, false, serving.live.clone());
+    let infer = inference_stage(cfg, job.speed, false, serving.live.clone(), &metrics);
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
@@ -383,7 +401,7 @@ pub async fn run_replay_until(
         shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
-    .with_stages(&features, &sink_out)
+    .with_stages(&metrics)
     .with_dead_letters(dead_letters))
 }
 
@@ -394,6 +412,7 @@ fn inference_stage(
     speed: Speed,
     live_input: bool,
     model: LiveModel,
+    metrics: &Arc<LiveMetrics>,
 ) -> InferenceStage {
     InferenceStage {
         model,
@@ -409,6 +428,7 @@ fn inference_stage(
             EmitClock::Replay
         },
         skip_forward: false,
+        metrics: metrics.clone(),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::features::{FeatureEngine, FeatureSpec, Scaling};
 use crate::registry::watch::{Loader, SwapCounters, SwapStats, watch};
 use crate::registry::{Action, LiveModel, Registry, live};
 use crate::scaling::{RobustScaler, StreamingScaler};
+use crate::telemetry::live::LiveMetrics;
 use crate::trainer::shadow::{self, ShadowContext, ShadowHandle, ShadowStats, ShadowTx};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,6 +123,7 @@ impl Serving {
         &mut self,
         cfg: &Config,
         lockstep: bool,
+        metrics: &LiveMetrics,
     ) -> Result<Option<ShadowTx>, AppError> {
         let (true, Some(registry)) = (cfg.shadow.enabled, &self.registry) else {
             return Ok(None);
@@ -136,6 +138,7 @@ impl Serving {
         };
         let (tx, handle) = shadow::start(ctx)
             .map_err(|e| AppError::Stage(format!("cannot start the shadow trainer: {e}")))?;
+        metrics.attach_shadow(handle.probe());
         self.shadow = Some(handle);
         Ok(Some(tx))
     }

@@ -18,7 +18,7 @@ use crate::ingest::replay::ReplaySource;
 use crate::sink::JsonlSink;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
 use crate::sink::latest::LatestSignals;
-use crate::telemetry::LatencyRecorder;
+use crate::telemetry::live::{LiveMetrics, PUBLISH_EVERY, ShardPublisher, Stage};
 use crate::trainer::shadow::resolver::BarSeen;
 use crate::trainer::shadow::{ShadowInput, ShadowTx};
 use serde::Serialize;
@@ -76,9 +76,6 @@ pub struct FeatureOutcome {
     pub warmup_windows: u64,
     /// Partitions whose state was dropped on a revoke.
     pub partitions_dropped: u64,
-    /// Source hand-over → the feature stage taking the event, per event.
-    #[serde(skip)]
-    pub ingest_to_features: LatencyRecorder,
 }
 
 impl FeatureOutcome {
@@ -86,7 +83,6 @@ impl FeatureOutcome {
         self.engine.absorb(&o.engine);
         self.warmup_windows += o.warmup_windows;
         self.partitions_dropped += o.partitions_dropped;
-        self.ingest_to_features.merge(&o.ingest_to_features);
     }
 }
 
@@ -102,16 +98,24 @@ pub(super) async fn sharded_feature_stage(
     acks: Option<Acks>,
     shadow: Option<ShadowTx>,
     shards: usize,
+    metrics: Arc<LiveMetrics>,
 ) -> FeatureOutcome {
     if shards <= 1 {
-        return feature_stage(make, rx, tx, acks, shadow).await;
+        return feature_stage(make, rx, tx, acks, shadow, metrics).await;
     }
     let mut inputs = Vec::with_capacity(shards);
     let mut tasks = Vec::with_capacity(shards);
     for _ in 0..shards {
         let (stx, srx) = mpsc::channel::<SourceItem>(rx.max_capacity().div_ceil(shards).max(16));
         inputs.push(stx);
-        let shard = feature_stage(make.clone(), srx, tx.clone(), acks.clone(), shadow.clone());
+        let shard = feature_stage(
+            make.clone(),
+            srx,
+            tx.clone(),
+            acks.clone(),
+            shadow.clone(),
+            metrics.clone(),
+        );
         tasks.push(tokio::spawn(shard));
     }
     drop((tx, shadow));
@@ -159,28 +163,45 @@ pub(super) async fn feature_stage(
     tx: mpsc::Sender<Stamped<Window>>,
     acks: Option<Acks>,
     shadow: Option<ShadowTx>,
+    metrics: Arc<LiveMetrics>,
 ) -> FeatureOutcome {
     let mut engines: HashMap<Option<Tp>, FeatureEngine> = HashMap::new();
     let mut out = FeatureOutcome::default();
     let mut seen: Vec<ShadowInput> = Vec::new();
-    while let Some(item) = rx.recv().await {
+    let mut publisher = ShardPublisher::new(metrics.clone());
+    // Publishes on a timer too, so a quiet input (a bar a minute) still shows in the metrics.
+    let mut tick = tokio::time::interval(PUBLISH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let item = tokio::select! {
+            item = rx.recv() => item,
+            _ = tick.tick() => {
+                publisher.publish(current(&out, &engines), out.warmup_windows);
+                continue;
+            }
+        };
+        let Some(item) = item else { break };
         let (ev, prov, ingested) = match item {
             SourceItem::Revoked(tps) => {
                 for tp in tps {
-                    if let Some(e) = engines.remove(&Some(tp)) {
+                    if let Some(e) = engines.remove(&Some(tp.clone())) {
                         out.engine.absorb(e.stats());
                         out.partitions_dropped += 1;
                     }
+                    publisher.forget(&tp);
                 }
                 continue;
             }
             SourceItem::Event(ev, prov, handed) => (ev, prov, handed),
         };
         let key = prov.as_ref().map(|p| p.origin.tp.clone());
-        let engine = engines.entry(key).or_insert_with(|| make());
         let entered = Instant::now();
-        out.ingest_to_features
-            .record(entered.saturating_duration_since(ingested).as_micros() as u64);
+        metrics.record(
+            Stage::IngestToFeatures,
+            entered.saturating_duration_since(ingested).as_micros() as u64,
+        );
+        publisher.saw(&ev, key.as_ref(), entered);
+        let engine = engines.entry(key).or_insert_with(|| make());
         let window = match &shadow {
             None => engine.on_event(&ev),
             Some(_) => engine.on_event_observed(&ev, &mut |o| seen.push(bar_seen(o))),
@@ -202,6 +223,7 @@ pub(super) async fn feature_stage(
                 if tx.send(stamped).await.is_err() {
                     break;
                 }
+                metrics.windows.fetch_add(1, Ordering::Relaxed);
             }
             (None, Some(p)) if p.live => {
                 if let Some(a) = &acks {
@@ -235,12 +257,23 @@ pub(super) async fn feature_stage(
             if tx.send(stamped).await.is_err() {
                 break;
             }
+            metrics.windows.fetch_add(1, Ordering::Relaxed);
         }
     }
     for e in engines.values() {
         out.engine.absorb(e.stats());
     }
+    publisher.publish(out.engine.clone(), out.warmup_windows);
     out
+}
+
+/// The shard's counters now: dropped partitions' and the running engines'.
+fn current(out: &FeatureOutcome, engines: &HashMap<Option<Tp>, FeatureEngine>) -> EngineStats {
+    let mut total = out.engine.clone();
+    for e in engines.values() {
+        total.absorb(e.stats());
+    }
+    total
 }
 
 /// A bar the engine accepted, for the shadow trainer's label resolver.
@@ -267,6 +300,8 @@ pub(super) struct Sinks {
     pub acks: Option<Acks>,
     /// The newest signal per symbol and the feed, for the sidecar API.
     pub latest: Option<Arc<LatestSignals>>,
+    /// The run's live numbers (sink and end-to-end latency, signals out).
+    pub metrics: Arc<LiveMetrics>,
 }
 
 /// What the sink stage did.
@@ -274,11 +309,6 @@ pub(super) struct Sinks {
 pub(super) struct SinkOutcome {
     pub signals: u64,
     pub kafka: Option<KafkaSinkStats>,
-    /// Scored → handed to every sink, per signal.
-    pub sink: LatencyRecorder,
-    /// Source hand-over of the event that completed the window → its signal handed to every
-    /// sink, per signal.
-    pub end_to_end: LatencyRecorder,
 }
 
 pub(super) fn sink_stage(
@@ -313,12 +343,27 @@ pub(super) fn sink_stage(
         }
         out.signals += batch.signals.len() as u64;
         let done = Instant::now();
+        let m = &sinks.metrics;
         let sink_us = done.saturating_duration_since(batch.scored).as_micros() as u64;
-        for t in &batch.ingested {
-            out.sink.record(sink_us);
-            out.end_to_end
-                .record(done.saturating_duration_since(*t).as_micros() as u64);
-        }
+        m.record_n(Stage::Sink, sink_us, batch.ingested.len());
+        m.record_each(
+            Stage::EndToEnd,
+            batch
+                .ingested
+                .iter()
+                .map(|t| done.saturating_duration_since(*t).as_micros() as u64),
+        );
+        let count = |f: fn(&crate::signal::Signal) -> bool| {
+            batch.signals.iter().filter(|s| f(s)).count() as u64
+        };
+        m.signals
+            .fetch_add(batch.signals.len() as u64, Ordering::Relaxed);
+        m.long_signals.fetch_add(
+            count(|s| s.decision == crate::signal::Decision::Long),
+            Ordering::Relaxed,
+        );
+        m.invalid_feature_signals
+            .fetch_add(count(|s| !s.features_valid), Ordering::Relaxed);
     }
     if let Some(s) = sinks.jsonl {
         s.close()?;

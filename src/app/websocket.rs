@@ -18,6 +18,7 @@ use crate::infer::{SignalBatch, Stamped};
 use crate::ingest::dead_letter::DeadLetters;
 use crate::ingest::exchange::supervisor::Supervisor;
 use crate::ingest::kafka::SourceItem;
+use crate::telemetry::live::{LiveMetrics, SourceProbe};
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -48,7 +49,8 @@ pub async fn run_websocket(
     })?;
     let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
     let version = serving.live.load().manifest.version.clone();
-    let sinks = open_sinks(cfg, job.out.as_deref(), None).await?;
+    let metrics = LiveMetrics::new();
+    let sinks = open_sinks(cfg, job.out.as_deref(), None, metrics.clone()).await?;
     let api = start_api(cfg, &sinks, &serving).await?;
     let dead = match &ws.dead_letter {
         Some(p) => Some(DeadLetters::create(p).map_err(|e| {
@@ -69,8 +71,9 @@ pub async fn run_websocket(
     let started = Instant::now();
     let feeds: Vec<_> = ws.feeds.iter().map(|f| f.spec()).collect();
     let mut supervisor = Supervisor::start(&feeds, md_tx, dead.clone());
+    metrics.attach_source(SourceProbe::Websocket(supervisor.probes()));
     let fwd = tokio::spawn(forward(md_rx, ev_tx));
-    let shadow = serving.start_shadow(cfg, false)?;
+    let shadow = serving.start_shadow(cfg, false, &metrics)?;
     let feat = tokio::spawn(stages::sharded_feature_stage(
         make,
         ev_rx,
@@ -78,11 +81,12 @@ pub async fn run_websocket(
         None,
         shadow,
         cfg.features.shards,
+        metrics.clone(),
     ));
     serving.start_watch(cfg.model_watch_interval());
-    let infer = inference_stage(cfg, Speed::Max, true, serving.live.clone());
+    let infer = inference_stage(cfg, Speed::Max, true, serving.live.clone(), &metrics);
     let conf = if ws.conflate_windows {
-        tokio::spawn(conflate_stage(feat_rx, win_tx))
+        tokio::spawn(conflate_stage(feat_rx, win_tx, metrics.clone()))
     } else {
         tokio::spawn(pass_through(feat_rx, win_tx))
     };
@@ -131,7 +135,7 @@ pub async fn run_websocket(
         shadow: served.shadow,
         ..Summary::from_infer(stats, elapsed, job.out)
     }
-    .with_stages(&features, &sink_out)
+    .with_stages(&metrics)
     .with_dead_letters(dead_letters))
 }
 

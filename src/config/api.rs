@@ -17,6 +17,15 @@ pub struct ApiConfig {
     pub token: Option<String>,
     /// Signals a reconnecting stream client can resume from (`Last-Event-ID`).
     pub resume_buffer: usize,
+    /// Open `/v1/signals/stream` connections at most; more get 503.
+    pub max_stream_clients: usize,
+    /// New stream connections per second at most (a burst of as many); more get 429.
+    pub stream_connects_per_sec: u32,
+    /// `/readyz` fails when a symbol has had no event for this long (default: three bar
+    /// intervals).
+    pub ready_max_idle_secs: Option<u64>,
+    /// `/readyz` fails when a Kafka partition lags by more messages than this.
+    pub ready_max_kafka_lag: i64,
 }
 
 impl Default for ApiConfig {
@@ -26,6 +35,10 @@ impl Default for ApiConfig {
             bind: "127.0.0.1:8787".into(),
             token: None,
             resume_buffer: 10_000,
+            max_stream_clients: 64,
+            stream_connects_per_sec: 20,
+            ready_max_idle_secs: None,
+            ready_max_kafka_lag: 10_000,
         }
     }
 }
@@ -52,6 +65,24 @@ impl ApiConfig {
                 ));
             }
             Ok(_) => {}
+        }
+        if !(1..=100_000).contains(&self.max_stream_clients) {
+            p.push(format!(
+                "api.max_stream_clients: {} is not in 1..=100000",
+                self.max_stream_clients
+            ));
+        }
+        if self.stream_connects_per_sec == 0 {
+            p.push("api.stream_connects_per_sec: must be at least 1".into());
+        }
+        if self.ready_max_idle_secs == Some(0) {
+            p.push("api.ready_max_idle_secs: must be at least 1".into());
+        }
+        if self.ready_max_kafka_lag < 0 {
+            p.push(format!(
+                "api.ready_max_kafka_lag: {} is negative",
+                self.ready_max_kafka_lag
+            ));
         }
         if !(16..=1_000_000).contains(&self.resume_buffer) {
             p.push(format!(

@@ -102,6 +102,8 @@ pub struct EngineSpec {
     pub revoke_drain_ms: u64,
     pub session_timeout_ms: u64,
     pub pause_after_ms: u64,
+    /// Serve the sidecar API on a free port (and report Kafka statistics every 500 ms).
+    pub api: bool,
 }
 
 impl EngineSpec {
@@ -118,6 +120,7 @@ impl EngineSpec {
             revoke_drain_ms: 30_000,
             session_timeout_ms: 6_000,
             pause_after_ms: 500,
+            api: false,
         }
     }
 
@@ -145,6 +148,9 @@ impl EngineSpec {
             (self.session_timeout_ms as i64).into(),
         );
         opts.insert("heartbeat.interval.ms".into(), 500.into());
+        if self.api {
+            opts.insert("statistics.interval.ms".into(), 500.into());
+        }
         let sink = kafka["sink"].as_table_mut().unwrap();
         sink.insert("topic".into(), s(&self.signals));
         let inf = t["inference"].as_table_mut().unwrap();
@@ -152,6 +158,12 @@ impl EngineSpec {
             "channel_capacity".into(),
             (self.channel_capacity as i64).into(),
         );
+        if self.api {
+            let mut api = toml::Table::new();
+            api.insert("enabled".into(), true.into());
+            api.insert("bind".into(), s("127.0.0.1:0"));
+            t.insert("api".into(), toml::Value::Table(api));
+        }
         let path = dir.join(format!("{}.toml", unique("engine")));
         std::fs::write(&path, toml::to_string(&t).unwrap()).unwrap();
         path

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: fixture paths and a tiny model trained on real data.
 #![allow(dead_code)]
 
+pub mod api_engine;
 pub mod kafka;
 pub mod ws_server;
 

@@ -74,8 +74,9 @@ pub fn log(level: RDKafkaLogLevel, fac: &str, msg: &str) {
 
 /// Implements `ClientContext` with logging to `tracing` for a context type.
 macro_rules! traced_client_context {
-    ($t:ty) => {
+    ($t:ty $(, $($extra:tt)*)?) => {
         impl rdkafka::ClientContext for $t {
+            $($($extra)*)?
             fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
                 $crate::ingest::kafka::client::log(level, fac, msg);
             }

@@ -13,7 +13,7 @@ use super::{Acks, Tp};
 use crate::config::KafkaSourceConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,6 +43,8 @@ pub(super) struct Shared {
     /// The consumer is paused (the pipeline is full).
     pub(super) paused: AtomicBool,
     pub(super) stats: Arc<Counters>,
+    /// Consumer lag (messages) per assigned partition, from librdkafka's statistics.
+    pub(super) lag: Arc<Mutex<BTreeMap<Tp, i64>>>,
 }
 
 impl Shared {
@@ -59,7 +61,34 @@ pub struct Ctx {
     pub(super) shared: Arc<Shared>,
 }
 
-traced_client_context!(Ctx);
+traced_client_context!(
+    Ctx,
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        record_lag(&self.shared, &statistics);
+    }
+);
+
+/// Keeps the lag of each partition this consumer owns (librdkafka reports -1 for the rest).
+fn record_lag(shared: &Shared, statistics: &rdkafka::Statistics) {
+    let lag: BTreeMap<Tp, i64> = statistics
+        .topics
+        .iter()
+        .flat_map(|(topic, t)| {
+            let topic: Arc<str> = Arc::from(topic.as_str());
+            t.partitions
+                .iter()
+                .filter(|(p, part)| **p >= 0 && part.consumer_lag >= 0)
+                .map(move |(p, part)| {
+                    let tp = Tp {
+                        topic: topic.clone(),
+                        partition: *p,
+                    };
+                    (tp, part.consumer_lag)
+                })
+        })
+        .collect();
+    *shared.lag.lock().unwrap_or_else(|e| e.into_inner()) = lag;
+}
 
 pub(super) fn tps_of(list: &TopicPartitionList) -> Vec<Tp> {
     list.elements()

@@ -119,6 +119,7 @@ impl KafkaSource {
             rebalanced: AtomicBool::new(false),
             paused: AtomicBool::new(false),
             stats,
+            lag: Arc::default(),
         });
         let dead_letters = match &cfg.dead_letter_topic {
             Some(_) => Some(Arc::new(AckingProducer::new(
@@ -131,6 +132,12 @@ impl KafkaSource {
         };
         let mut conf = client_config(kafka, &cfg.options, Role::Consumer);
         conf.set("group.id", &cfg.group_id);
+        // Consumer lag per partition for the metrics (`stats` in rebalance.rs).
+        if !cfg.options.contains_key("statistics.interval.ms")
+            && !kafka.options.contains_key("statistics.interval.ms")
+        {
+            conf.set("statistics.interval.ms", "5000");
+        }
         if !cfg.options.contains_key("auto.offset.reset")
             && !kafka.options.contains_key("auto.offset.reset")
         {
@@ -198,6 +205,16 @@ impl KafkaSource {
 
     pub fn stats(&self) -> SourceStats {
         self.shared.stats.snapshot()
+    }
+
+    /// The live counters and partition lags, for `/metrics` and `/readyz`.
+    pub fn probe(&self) -> crate::telemetry::live::SourceProbe {
+        let shared = self.shared.clone();
+        crate::telemetry::live::SourceProbe::Kafka {
+            counters: self.shared.stats.clone(),
+            lag: self.shared.lag.clone(),
+            assigned: Arc::new(move || shared.phases().len()),
+        }
     }
 
     /// Whether input is waiting: the consumer is paused on a full pipeline or messages are in

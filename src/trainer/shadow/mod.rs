@@ -112,20 +112,37 @@ pub struct ShadowContext {
     pub lockstep: bool,
 }
 
+/// The trainer's counters, readable while it runs (by the handle and by `/metrics`).
+#[derive(Clone)]
+pub struct ShadowProbe {
+    stats: Arc<Mutex<ShadowStats>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl ShadowProbe {
+    /// The trainer's counters now.
+    pub fn stats(&self) -> ShadowStats {
+        let mut s = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        s.dropped_inputs = self.dropped.load(Ordering::Relaxed);
+        s
+    }
+}
+
 /// A running shadow trainer.
 pub struct ShadowHandle {
     thread: std::thread::JoinHandle<ShadowStats>,
-    stats: Arc<Mutex<ShadowStats>>,
-    dropped: Arc<AtomicU64>,
+    probe: ShadowProbe,
     cancel: Arc<AtomicBool>,
 }
 
 impl ShadowHandle {
     /// The trainer's counters now.
     pub fn stats(&self) -> ShadowStats {
-        let mut s = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
-        s.dropped_inputs = self.dropped.load(Ordering::Relaxed);
-        s
+        self.probe.stats()
+    }
+
+    pub fn probe(&self) -> ShadowProbe {
+        self.probe.clone()
     }
 
     /// Shutdown: no new refit starts and one in flight stops at its next batch (the trainer
@@ -138,7 +155,7 @@ impl ShadowHandle {
     /// flight is cancelled).
     pub fn join(self) -> ShadowStats {
         let mut s = self.thread.join().unwrap_or_default();
-        s.dropped_inputs = self.dropped.load(Ordering::Relaxed);
+        s.dropped_inputs = self.probe.dropped.load(Ordering::Relaxed);
         s
     }
 }
@@ -163,8 +180,7 @@ pub fn start(ctx: ShadowContext) -> std::io::Result<(ShadowTx, ShadowHandle)> {
         tx,
         ShadowHandle {
             thread,
-            stats,
-            dropped,
+            probe: ShadowProbe { stats, dropped },
             cancel,
         },
     ))

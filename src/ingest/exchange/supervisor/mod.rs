@@ -93,6 +93,8 @@ pub struct Supervisor {
     tasks: JoinSet<(usize, Result<ContinuityStats, FeedError>)>,
     shutdown: watch::Sender<bool>,
     feeds: Vec<(String, Arc<FeedStats>)>,
+    /// Connections (shards) per feed.
+    shards: Vec<u64>,
     continuity: Vec<ContinuityStats>,
 }
 
@@ -105,11 +107,13 @@ impl Supervisor {
     ) -> Self {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let mut names = Vec::new();
+        let (mut names, mut shards) = (Vec::new(), Vec::new());
         for (index, feed) in feeds.iter().enumerate() {
             let stats = Arc::new(FeedStats::default());
             names.push((feed.name.clone(), stats.clone()));
-            for (url, streams) in plan_shards(feed) {
+            let plan = plan_shards(feed);
+            shards.push(plan.len() as u64);
+            for (url, streams) in plan {
                 let spec = ShardSpec {
                     feed: feed.name.clone(),
                     url,
@@ -128,7 +132,17 @@ impl Supervisor {
             shutdown,
             continuity: vec![ContinuityStats::default(); names.len()],
             feeds: names,
+            shards,
         }
+    }
+
+    /// Each feed's name, live counters and number of connections, for the metrics.
+    pub fn probes(&self) -> Vec<(String, Arc<FeedStats>, u64)> {
+        self.feeds
+            .iter()
+            .zip(&self.shards)
+            .map(|((name, stats), n)| (name.clone(), stats.clone(), *n))
+            .collect()
     }
 
     /// Counters of every feed now.

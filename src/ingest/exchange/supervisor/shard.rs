@@ -60,6 +60,8 @@ pub struct Shard {
     closing: bool,
     /// Connections that are up (subscribed) right now.
     up: HashMap<u64, bool>,
+    /// Whether this shard counts itself in the feed's `shards_up` gauge.
+    counted_up: bool,
     /// The last message number per connection, for exchanges that number messages, and whether
     /// the numbering has only increased so far.
     sequence: HashMap<u64, (u64, bool)>,
@@ -105,6 +107,7 @@ impl Shard {
             rotate_at: Instant::now(),
             closing: false,
             up: HashMap::new(),
+            counted_up: false,
             sequence: HashMap::new(),
             parsed: Vec::new(),
             emitted: Vec::new(),
@@ -137,6 +140,7 @@ impl Shard {
                 }
             }
         };
+        self.set_counted_up(false);
         // Conflated events still held go out if there is room; the consumer is stopping too.
         let _ = self.offer_held();
         for (_, live) in self.conns.drain() {
@@ -144,6 +148,20 @@ impl Shard {
             let _ = live.task.await;
         }
         result.map(|()| self.continuity.stats())
+    }
+
+    /// Keeps the feed's `shards_up` gauge: this shard is in it while any connection is up.
+    fn set_counted_up(&mut self, up: bool) {
+        if up != self.counted_up {
+            self.counted_up = up;
+            if up {
+                FeedStats::add(&self.stats.shards_up, 1);
+            } else {
+                self.stats
+                    .shards_up
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 
     /// Opens the successor connection; it takes over once it delivers data.
@@ -182,6 +200,7 @@ impl Shard {
             ConnEvent::Up { conn, at_ns } => {
                 FeedStats::add(&self.stats.connects, 1);
                 self.up.insert(conn, true);
+                self.set_counted_up(true);
                 // A new connection numbers its messages afresh.
                 self.sequence.remove(&conn);
                 if conn == self.current {
@@ -202,6 +221,7 @@ impl Shard {
                 tracing::warn!(feed = %self.spec.feed, url = %self.spec.url, conn, %reason, "websocket down; reconnecting");
                 self.up.insert(conn, false);
                 let other_up = self.up.iter().any(|(c, up)| *c != conn && *up);
+                self.set_counted_up(other_up);
                 if conn == self.current && !other_up {
                     self.continuity.interrupted(at_ns.div_euclid(1_000_000));
                 }

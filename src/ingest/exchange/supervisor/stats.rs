@@ -65,6 +65,8 @@ counters!(
     sequence_unordered,
     /// Quotes and in-progress candles replaced by a newer one while the consumer lagged.
     conflated,
+    /// A gauge, not a counter: this feed's connections (shards) with a websocket up now.
+    shards_up,
 );
 
 impl FeedStats {
