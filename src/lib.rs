@@ -47,6 +47,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backtest;
 pub mod batch;
 pub mod cli;
 pub mod clock;

@@ -40,6 +40,7 @@ use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
 use crate::sink::latest::LatestSignals;
 use crate::telemetry::LatencySummary;
 use crate::telemetry::live::{LiveMetrics, SourceProbe, Stage};
+use crate::trainer::shadow::ShadowTx;
 use serde::Serialize;
 use serving::Serving;
 use std::future::Future;
@@ -314,6 +315,16 @@ pub async fn run_replay_until(
     job: ReplayJob,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary, AppError> {
+    run_replay_tapped(job, shutdown, None).await
+}
+
+/// [`run_replay_until`], handing every bar the feature stage accepts to `tap` as well (the
+/// backtest's price series; the shadow trainer, when configured, takes precedence).
+pub async fn run_replay_tapped(
+    job: ReplayJob,
+    shutdown: impl Future<Output = ()>,
+    tap: Option<ShadowTx>,
+) -> Result<Summary, AppError> {
     let cfg = &job.config;
     let (mut serving, make) = Serving::open(cfg, &job.config_name, &job.model_dir)?;
     let version = serving.live.load().manifest.version.clone();
@@ -342,7 +353,7 @@ pub async fn run_replay_until(
         files_done.store(true, Ordering::Relaxed);
         read
     });
-    let shadow = serving.start_shadow(cfg, true, &metrics)?;
+    let shadow = serving.start_shadow(cfg, true, &metrics)?.or(tap);
     let feat = tokio::spawn(stages::sharded_feature_stage(
         make,
         ev_rx,

@@ -215,7 +215,7 @@ pub(super) async fn feature_stage(
         match (window, prov) {
             (Some(_), Some(p)) if !p.live => out.warmup_windows += 1,
             (Some(item), prov) => {
-                if let Some(s) = &shadow {
+                if let Some(s) = shadow.as_ref().filter(|s| s.wants_windows()) {
                     s.send(ShadowInput::Window(Box::new(item.clone()))).await;
                 }
                 let origin = prov.map(|p| p.origin);
@@ -249,7 +249,7 @@ pub(super) async fn feature_stage(
             }
         }
         for item in flushed {
-            if let Some(s) = &shadow {
+            if let Some(s) = shadow.as_ref().filter(|s| s.wants_windows()) {
                 s.send(ShadowInput::Window(Box::new(item.clone()))).await;
             }
             let feature_us = entered.elapsed().as_micros() as u64;

@@ -1,6 +1,7 @@
 //! The command line (clap): parse, load config, run one command. One file per subcommand; each
 //! returns `anyhow::Result` and the binary prints the error chain on one line.
 
+mod backtest;
 mod collect;
 mod features;
 mod models;
@@ -50,6 +51,9 @@ pub enum Command {
     Collect(collect::CollectArgs),
     /// A model registry: list, inspect, promote, rollback, import.
     Models(models::ModelsArgs),
+    /// Replay history through the live path, simulate the bot's trades (`[backtest]`), and
+    /// report them against baselines.
+    Backtest(backtest::BacktestArgs),
 }
 
 /// Runs the parsed command.
@@ -63,6 +67,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Publish(a) => publish::run(config, a),
         Command::Collect(a) => collect::run(config, name, a),
         Command::Models(a) => models::run(config, name, a),
+        Command::Backtest(a) => backtest::run(config, name, a),
     }
 }
 

@@ -5,12 +5,14 @@
 //! config resolve against the current working directory.
 
 pub mod api;
+pub mod backtest;
 pub mod kafka;
 mod model;
 pub mod shadow;
 pub mod websocket;
 
 pub use api::ApiConfig;
+pub use backtest::{BacktestConfig, TradeRule};
 pub use kafka::{KafkaConfig, KafkaSinkConfig, KafkaSourceConfig, OptionValue, WireFormat};
 pub use model::*;
 pub use shadow::ShadowConfig;

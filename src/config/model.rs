@@ -23,6 +23,8 @@ pub struct Config {
     pub shadow: super::shadow::ShadowConfig,
     /// The sidecar HTTP API (off by default).
     pub api: super::api::ApiConfig,
+    /// The bot rule `backtest` simulates.
+    pub backtest: super::backtest::BacktestConfig,
 }
 
 /// Historical files replayed by `run` (and the default for `replay`/`train` without `--data`).
@@ -538,6 +540,7 @@ impl Config {
         }
         self.shadow.validate(self.model.registry.is_some(), &mut p);
         self.api.validate(&mut p);
+        self.backtest.validate(&mut p);
         p
     }
 

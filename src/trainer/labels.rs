@@ -44,47 +44,77 @@ pub struct Label {
 /// Label of bar `t`; `None` when t+H is past the end of `prices`.
 pub fn label_at(prices: Prices<'_>, t: usize, cfg: &LabelsConfig) -> Option<Label> {
     let h = t.checked_add(cfg.horizon_bars)?;
-    let last = *prices.close.get(h)?;
-    let entry = *prices.open.get(t + 1)?;
-    let bps = |price: f64| (price / entry).ln() * 1e4;
-    let (return_bps, exit) = match cfg.kind {
-        LabelKind::FixedHorizon => (bps(last), Exit::Horizon),
-        LabelKind::TripleBarrier => {
-            triple_barrier(prices, t + 1..=h, entry, cfg).unwrap_or((bps(last), Exit::Horizon))
-        }
+    prices.close.get(h)?;
+    let barriers = match cfg.kind {
+        LabelKind::FixedHorizon => Barriers::default(),
+        LabelKind::TripleBarrier => Barriers {
+            take_profit_bps: Some(cfg.take_profit_bps),
+            stop_loss_bps: Some(cfg.stop_loss_bps),
+        },
     };
+    let exited = exit_of(prices, t + 1, h, barriers)?;
     Some(Label {
-        profitable: return_bps - cfg.round_trip_fee_bps > cfg.min_profit_bps,
-        return_bps,
-        exit,
+        profitable: exited.return_bps - cfg.round_trip_fee_bps > cfg.min_profit_bps,
+        return_bps: exited.return_bps,
+        exit: exited.exit,
     })
 }
 
-/// The first barrier touched in `bars`, as (gross return in bps, which one).
-fn triple_barrier(
-    p: Prices<'_>,
-    bars: std::ops::RangeInclusive<usize>,
-    entry: f64,
-    cfg: &LabelsConfig,
-) -> Option<(f64, Exit)> {
-    let (tp, sl) = (cfg.take_profit_bps, -cfg.stop_loss_bps);
-    let bps = |price: f64| (price / entry).ln() * 1e4;
-    for k in bars {
-        let open = bps(p.open[k]);
-        if open <= sl {
-            return Some((open, Exit::StopLoss));
-        }
-        if open >= tp {
-            return Some((open, Exit::TakeProfit));
-        }
-        if bps(p.low[k]) <= sl {
-            return Some((sl, Exit::StopLoss));
-        }
-        if bps(p.high[k]) >= tp {
-            return Some((tp, Exit::TakeProfit));
+/// Take-profit above and stop-loss below the entry, gross bps of log return; `None`: no barrier.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Barriers {
+    pub take_profit_bps: Option<f64>,
+    pub stop_loss_bps: Option<f64>,
+}
+
+/// How a long position ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exited {
+    /// The bar it ended in.
+    pub bar: usize,
+    /// ln(exit / entry) in bps, before costs.
+    pub return_bps: f64,
+    pub exit: Exit,
+}
+
+/// The exit of a long entered at open(`entry`) and held at most to close(`last`): the first
+/// barrier touched in bars entry..=last, else close(last). A barrier fills at its own price, or
+/// at the bar's open when the bar opens beyond it (a gap); when one bar's range touches both,
+/// the stop is assumed first. `None` when `last` is past the end of `prices` or before `entry`.
+/// The labels and the backtest's simulated trades share this rule.
+pub fn exit_of(p: Prices<'_>, entry: usize, last: usize, b: Barriers) -> Option<Exited> {
+    let close = *p.close.get(last)?;
+    let price = *p.open.get(entry)?;
+    if last < entry {
+        return None;
+    }
+    let bps = |x: f64| (x / price).ln() * 1e4;
+    let (tp, sl) = (b.take_profit_bps, b.stop_loss_bps.map(|s| -s));
+    let hit = |bar, return_bps, exit| {
+        Some(Exited {
+            bar,
+            return_bps,
+            exit,
+        })
+    };
+    if tp.is_some() || sl.is_some() {
+        for k in entry..=last {
+            let open = bps(p.open[k]);
+            if sl.is_some_and(|s| open <= s) {
+                return hit(k, open, Exit::StopLoss);
+            }
+            if tp.is_some_and(|t| open >= t) {
+                return hit(k, open, Exit::TakeProfit);
+            }
+            if let Some(s) = sl.filter(|s| bps(p.low[k]) <= *s) {
+                return hit(k, s, Exit::StopLoss);
+            }
+            if let Some(t) = tp.filter(|t| bps(p.high[k]) >= *t) {
+                return hit(k, t, Exit::TakeProfit);
+            }
         }
     }
-    None
+    hit(last, bps(close), Exit::Horizon)
 }
 
 #[cfg(test)]

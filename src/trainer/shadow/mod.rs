@@ -52,9 +52,28 @@ pub struct ShadowTx {
     tx: mpsc::Sender<ShadowInput>,
     dropped: Arc<AtomicU64>,
     wait: bool,
+    /// Whether windows are wanted too (a bar tap takes only bars).
+    windows: bool,
 }
 
 impl ShadowTx {
+    /// A lossless tap of the bars the feature stage accepts (the backtest's price series):
+    /// sends wait, windows are not sent.
+    pub fn bar_tap(capacity: usize) -> (Self, mpsc::Receiver<ShadowInput>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let tap = Self {
+            tx,
+            dropped: Arc::default(),
+            wait: true,
+            windows: false,
+        };
+        (tap, rx)
+    }
+
+    pub fn wants_windows(&self) -> bool {
+        self.windows
+    }
+
     pub async fn send(&self, item: ShadowInput) {
         let sent = if self.wait {
             self.tx.send(item).await.is_ok()
@@ -175,6 +194,7 @@ pub fn start(ctx: ShadowContext) -> std::io::Result<(ShadowTx, ShadowHandle)> {
         tx,
         dropped: dropped.clone(),
         wait,
+        windows: true,
     };
     Ok((
         tx,

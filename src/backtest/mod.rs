@@ -1,0 +1,545 @@
+//! `signal-engine backtest`: history through the live code path, then the bot's trades.
+//!
+//! ```text
+//! files ─> replay (source → features → scaler → event-time batcher → model, as `run`) ─> signals
+//!              └─ bar tap: every bar the feature stage accepted ─> per-symbol price series
+//! signals + series ─> simulator (sim.rs) ─> trades, equity ─> stats.rs ─> report.rs
+//!                  └─> realised labels (quality), threshold sweep, baselines on the same bars
+//! ```
+//! The signals are the replay's, byte for byte, except `latency_us` (wall time, set to 0 in
+//! `signals.jsonl` so two runs give identical files). Nothing here reads a bar before the replay
+//! has emitted the signals: the simulator only looks forward from a signal's bar to place its
+//! trade, as a bot would, and the price series it reads are the bars the engine itself accepted.
+
+pub mod report;
+pub mod sim;
+pub mod stats;
+
+use crate::app::{AppError, ReplayJob, Speed, Summary, run_replay_tapped};
+use crate::config::{Config, TradeRule};
+use crate::event::{Exchange, Symbol};
+use crate::ingest::replay::ReplayOptions;
+use crate::signal::Signal;
+use crate::trainer::calibration::{CalibrationBin, calibration_bins};
+use crate::trainer::labels::label_at;
+use crate::trainer::metrics::roc_auc;
+use crate::trainer::shadow::{ShadowInput, ShadowTx};
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use serde::Serialize;
+use sim::{Series, SimCounts, SimTrade, equity, simulate};
+use stats::{Curve, Stats};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// One backtest.
+#[derive(Clone, Debug)]
+pub struct BacktestJob {
+    pub config: Config,
+    pub config_name: String,
+    pub input: ReplayOptions,
+    pub data: Vec<PathBuf>,
+    pub model_dir: PathBuf,
+    pub out_dir: PathBuf,
+}
+
+/// A symbol as the report names it.
+pub type Key = (Exchange, Symbol);
+
+fn key_name(k: &Key) -> String {
+    format!("{}:{}", k.0.as_str(), k.1)
+}
+
+/// A symbol's signals and bars.
+struct Market {
+    series: Series,
+    /// Signals in bar order, with the index of their bar.
+    signals: Vec<(usize, Signal)>,
+}
+
+/// Where a backtest's time went (printed, never in the report: it is not deterministic).
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// The replay through the engine, signals settled.
+    pub replay_secs: f64,
+    /// Simulation, baselines, sweep, quality and the files.
+    pub evaluate_secs: f64,
+}
+
+/// Runs the backtest and writes `signals.jsonl`, `trades.csv`, `report.json` and `report.md`
+/// into `out_dir`. Returns the report, the replay's summary and the timing.
+#[allow(clippy::disallowed_methods)] // times its two phases on the wall clock
+pub async fn run_backtest(job: BacktestJob) -> Result<(report::Report, Summary, Timing), AppError> {
+    let started = std::time::Instant::now();
+    let mut config = job.config.clone();
+    // A backtest runs one fixed model: no shadow refits, no API.
+    config.shadow.enabled = false;
+    config.api.enabled = false;
+    std::fs::create_dir_all(&job.out_dir).map_err(|e| io(&job.out_dir, e))?;
+    let raw = job.out_dir.join("signals.replay.jsonl");
+    let (tap, mut rx) = ShadowTx::bar_tap(4096);
+    let collect = tokio::spawn(async move {
+        let mut series: BTreeMap<Key, Series> = BTreeMap::new();
+        while let Some(item) = rx.recv().await {
+            if let ShadowInput::Bar(b) = item {
+                let s = series.entry((b.exchange, b.symbol)).or_default();
+                s.close_time_ms.push(b.close_time_ms);
+                s.open.push(b.open);
+                s.high.push(b.high);
+                s.low.push(b.low);
+                s.close.push(b.close);
+                s.filled.push(b.filled);
+            }
+        }
+        series
+    });
+    let replay = ReplayJob {
+        config: config.clone(),
+        config_name: job.config_name.clone(),
+        input: job.input.clone(),
+        data: job.data.clone(),
+        model_dir: job.model_dir.clone(),
+        out: Some(raw.clone()),
+        speed: Speed::Max,
+    };
+    let summary = run_replay_tapped(replay, std::future::pending(), Some(tap)).await?;
+    let series = collect.await.map_err(|e| AppError::Stage(e.to_string()))?;
+    let signals = settle_signals(&raw, &job.out_dir.join("signals.jsonl"))?;
+    let replay_secs = started.elapsed().as_secs_f64();
+    let markets = join(series, signals)?;
+    let rule = config.backtest.rule(&config.labels);
+    let report = evaluate(&config, &markets, &rule, &summary, &job)?;
+    report::write(&job.out_dir, &report, &trades_of(&markets, &rule))?;
+    let timing = Timing {
+        replay_secs,
+        evaluate_secs: started.elapsed().as_secs_f64() - replay_secs,
+    };
+    Ok((report, summary, timing))
+}
+
+fn io(path: &Path, e: std::io::Error) -> AppError {
+    AppError::Stage(format!("{}: {e}", path.display()))
+}
+
+/// Reads the replay's signals, writes them with `latency_us` = 0 (the one wall-clock field) to
+/// `out`, removes the raw file.
+fn settle_signals(raw: &Path, out: &Path) -> Result<Vec<Signal>, AppError> {
+    let file = std::fs::File::open(raw).map_err(|e| io(raw, e))?;
+    let mut signals = Vec::new();
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out).map_err(|e| io(out, e))?);
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|e| io(raw, e))?;
+        let mut s: Signal = serde_json::from_str(&line)
+            .map_err(|e| AppError::Stage(format!("{}: {e}", raw.display())))?;
+        s.latency_us = 0;
+        let text = serde_json::to_string(&s).map_err(|e| AppError::Stage(e.to_string()))?;
+        writeln!(w, "{text}").map_err(|e| io(out, e))?;
+        signals.push(s);
+    }
+    w.flush().map_err(|e| io(out, e))?;
+    std::fs::remove_file(raw).map_err(|e| io(raw, e))?;
+    Ok(signals)
+}
+
+/// Puts each signal on its symbol's bar.
+fn join(
+    series: BTreeMap<Key, Series>,
+    signals: Vec<Signal>,
+) -> Result<BTreeMap<Key, Market>, AppError> {
+    let mut markets: BTreeMap<Key, Market> = series
+        .into_iter()
+        .map(|(k, series)| {
+            let m = Market {
+                series,
+                signals: Vec::new(),
+            };
+            (k, m)
+        })
+        .collect();
+    for s in signals {
+        let key = (s.exchange, s.symbol.clone());
+        let m = markets.get_mut(&key).ok_or_else(|| {
+            AppError::Stage(format!("a signal of {} without its bars", key_name(&key)))
+        })?;
+        let i = m.series.index_of(s.bar_close_time_ms).ok_or_else(|| {
+            AppError::Stage(format!(
+                "{}: a signal at {} on no bar the engine accepted",
+                key_name(&key),
+                s.bar_close_time_ms
+            ))
+        })?;
+        m.signals.push((i, s));
+    }
+    for m in markets.values_mut() {
+        m.signals.sort_by_key(|(i, _)| *i);
+    }
+    markets.retain(|_, m| !m.signals.is_empty());
+    Ok(markets)
+}
+
+/// The bars where the bot enters at `threshold` (each signal's own when `None`).
+fn fired(m: &Market, rule: &TradeRule, threshold: Option<f64>) -> Vec<usize> {
+    m.signals
+        .iter()
+        .filter(|(_, s)| !rule.require_valid_features || s.features_valid)
+        .filter(|(_, s)| s.p_profitable >= threshold.unwrap_or(s.threshold))
+        .map(|(i, _)| *i)
+        .collect()
+}
+
+/// The bars a signal was emitted on: the period the model could act in.
+fn eligible(m: &Market) -> Vec<usize> {
+    m.signals.iter().map(|(i, _)| *i).collect()
+}
+
+/// One row of `trades.csv`.
+pub struct TradeRow {
+    pub symbol: String,
+    pub signal_ms: i64,
+    pub entry_ms: i64,
+    pub exit_ms: i64,
+    pub p: f64,
+    pub trade: SimTrade,
+}
+
+/// Trades of every symbol at the rule's threshold, with their bar times and signal.
+fn trades_of(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> Vec<TradeRow> {
+    let mut rows = Vec::new();
+    for (k, m) in markets {
+        let p_at: BTreeMap<usize, f64> = m
+            .signals
+            .iter()
+            .map(|(i, s)| (*i, s.p_profitable))
+            .collect();
+        let t_at = |i: usize| m.series.close_time_ms[i];
+        for t in simulate(&m.series, &fired(m, rule, rule.threshold), rule).0 {
+            rows.push(TradeRow {
+                symbol: key_name(k),
+                signal_ms: t_at(t.signal),
+                entry_ms: t_at(t.entry),
+                exit_ms: t_at(t.exit),
+                p: p_at.get(&t.signal).copied().unwrap_or(f64::NAN),
+                trade: t,
+            });
+        }
+    }
+    rows
+}
+
+/// One symbol's run of some entry rule.
+struct Run {
+    trades: Vec<SimTrade>,
+    counts: SimCounts,
+    pnl: Vec<f64>,
+    open: Vec<bool>,
+}
+
+fn run_on(m: &Market, entries: &[usize], rule: &TradeRule) -> Run {
+    let (trades, counts) = simulate(&m.series, entries, rule);
+    let (pnl, open) = equity(&m.series, &trades, rule);
+    Run {
+        trades,
+        counts,
+        pnl,
+        open,
+    }
+}
+
+/// The bars from the first signal's to the last bar: where each symbol's curve is measured.
+fn span(m: &Market) -> std::ops::Range<usize> {
+    let first = m.signals.first().map_or(0, |(i, _)| *i);
+    first..m.series.len()
+}
+
+/// Stats of one symbol's run.
+fn symbol_stats(m: &Market, r: &Run, rule: &TradeRule) -> Stats {
+    let sp = span(m);
+    let curve = Curve {
+        time_ms: m.series.close_time_ms[sp.clone()].to_vec(),
+        pnl: r.pnl[sp.clone()].to_vec(),
+        open_bars: r.open[sp.clone()].iter().filter(|o| **o).count() as u64,
+        bars: sp.len() as u64,
+    };
+    stats::stats(&r.trades, &curve, rule.notional, rule.notional)
+}
+
+/// Stats of all symbols' runs together: capital one notional each, equity summed on the union
+/// of their bar times (each symbol's profit carried forward between its bars).
+fn overall_stats(markets: &BTreeMap<Key, Market>, runs: &[Run], rule: &TradeRule) -> Stats {
+    let mut times: Vec<i64> = markets
+        .values()
+        .flat_map(|m| m.series.close_time_ms[span(m)].iter().copied())
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let mut pnl = vec![0.0; times.len()];
+    let (mut open_bars, mut bars) = (0u64, 0u64);
+    for (m, r) in markets.values().zip(runs) {
+        let sp = span(m);
+        let ts = &m.series.close_time_ms[sp.clone()];
+        let mut j = 0usize;
+        let mut last = 0.0;
+        for (k, t) in times.iter().enumerate() {
+            while j < ts.len() && ts[j] <= *t {
+                last = r.pnl[sp.start + j];
+                j += 1;
+            }
+            pnl[k] += last;
+        }
+        open_bars += r.open[sp.clone()].iter().filter(|o| **o).count() as u64;
+        bars += sp.len() as u64;
+    }
+    let curve = Curve {
+        time_ms: times,
+        pnl,
+        open_bars,
+        bars,
+    };
+    let trades: Vec<SimTrade> = runs.iter().flat_map(|r| r.trades.iter().copied()).collect();
+    let capital = rule.notional * markets.len() as f64;
+    stats::stats(&trades, &curve, capital, rule.notional)
+}
+
+/// Per symbol and overall stats of an entry rule given per symbol.
+fn evaluate_rule(
+    markets: &BTreeMap<Key, Market>,
+    rule: &TradeRule,
+    entries: impl Fn(&Market) -> Vec<usize>,
+) -> (Stats, BTreeMap<String, Stats>, SimCounts) {
+    let runs: Vec<Run> = markets
+        .values()
+        .map(|m| run_on(m, &entries(m), rule))
+        .collect();
+    let per: BTreeMap<String, Stats> = markets
+        .iter()
+        .zip(&runs)
+        .map(|((k, m), r)| (key_name(k), symbol_stats(m, r, rule)))
+        .collect();
+    let mut counts = SimCounts::default();
+    for r in &runs {
+        counts.absorb(&r.counts);
+    }
+    (overall_stats(markets, &runs, rule), per, counts)
+}
+
+/// Signal quality on realised labels (the model's own label definition, `[labels]`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Quality {
+    /// Signals with a realised label (the last H bars of each symbol have none).
+    pub labelled: u64,
+    pub positive_rate: Option<f64>,
+    pub auc: Option<f64>,
+    /// Fraction of signals at or above the threshold that were profitable.
+    pub precision_at_threshold: Option<f64>,
+    /// Signals at or above the threshold.
+    pub above_threshold: u64,
+    pub calibration: Vec<CalibrationBin>,
+}
+
+fn quality(cfg: &Config, markets: &[&Market]) -> Quality {
+    let (mut p, mut y, mut above, mut hits) = (Vec::new(), Vec::new(), 0u64, 0u64);
+    for m in markets {
+        for (i, s) in &m.signals {
+            if let Some(l) = label_at(m.series.prices(), *i, &cfg.labels) {
+                p.push(s.p_profitable);
+                y.push(l.profitable);
+                if s.p_profitable >= s.threshold {
+                    above += 1;
+                    hits += u64::from(l.profitable);
+                }
+            }
+        }
+    }
+    let n = p.len();
+    let both = y.iter().any(|v| *v) && y.iter().any(|v| !*v);
+    Quality {
+        labelled: n as u64,
+        positive_rate: (n > 0).then(|| y.iter().filter(|v| **v).count() as f64 / n as f64),
+        auc: both.then(|| roc_auc(&p, &y)),
+        precision_at_threshold: (above > 0).then(|| hits as f64 / above as f64),
+        above_threshold: above,
+        calibration: calibration_bins(&p, &y),
+    }
+}
+
+/// One row of the threshold sweep (all symbols).
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepRow {
+    pub threshold: f64,
+    pub trades: u64,
+    pub win_rate: Option<f64>,
+    pub expectancy_bps: Option<f64>,
+    pub profit_factor: Option<f64>,
+    pub total_return: f64,
+    pub max_drawdown: f64,
+}
+
+/// The baselines on the same bars and rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct Baselines {
+    /// Long from the first signal bar's next open to the last close, every symbol.
+    pub buy_and_hold: Stats,
+    /// Entries at random signal bars, as many trades per symbol as the model made (fewer only
+    /// when non-overlapping room runs out), the same exits; the mean of each statistic over
+    /// `random_seeds` seeds.
+    pub random_entries: Stats,
+    pub random_seeds: u32,
+    /// Enter when the last H bars rose (close(t) > close(t−H)); the same exits.
+    pub momentum: Stats,
+}
+
+fn buy_and_hold(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> Stats {
+    let hold = TradeRule {
+        take_profit_bps: None,
+        stop_loss_bps: None,
+        ..*rule
+    };
+    let runs: Vec<Run> = markets
+        .values()
+        .map(|m| {
+            let first = span(m).start;
+            let h = TradeRule {
+                horizon_bars: m.series.len().saturating_sub(1 + first).max(1),
+                ..hold
+            };
+            run_on(m, &[first], &h)
+        })
+        .collect();
+    overall_stats(markets, &runs, rule)
+}
+
+fn random_entries(markets: &BTreeMap<Key, Market>, rule: &TradeRule, seeds: u32) -> Stats {
+    let counts: Vec<usize> = markets
+        .values()
+        .map(|m| {
+            simulate(&m.series, &fired(m, rule, rule.threshold), rule)
+                .0
+                .len()
+        })
+        .collect();
+    let runs: Vec<Stats> = (0..seeds)
+        .map(|seed| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(seed));
+            let per: Vec<Run> = markets
+                .values()
+                .zip(&counts)
+                .map(|(m, &k)| run_on(m, &random_picks(m, rule, k, &mut rng), rule))
+                .collect();
+            overall_stats(markets, &per, rule)
+        })
+        .collect();
+    report::mean_stats(&runs)
+}
+
+/// `k` entry bars drawn at random among the signal bars whose trades do not overlap (as many
+/// trades as the model made, when the period has room for them), ascending.
+fn random_picks(
+    m: &Market,
+    rule: &TradeRule,
+    k: usize,
+    rng: &mut rand::rngs::StdRng,
+) -> Vec<usize> {
+    let bars = eligible(m);
+    let order = sample(rng, bars.len(), bars.len());
+    // Accepted trades as signal bar → exit bar; a trade at t holds [t, exit).
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    for i in order {
+        if taken.len() >= k {
+            break;
+        }
+        let t = bars[i];
+        let Some(x) = simulate(&m.series, &[t], rule).0.first().map(|x| x.exit) else {
+            continue;
+        };
+        let before = taken.range(..=t).next_back().is_some_and(|(_, e)| *e > t);
+        let after = taken.range(t..).next().is_some_and(|(s, _)| *s < x);
+        if !before && !after {
+            taken.insert(t, x);
+        }
+    }
+    taken.into_keys().collect()
+}
+
+fn momentum(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> Stats {
+    let h = rule.horizon_bars;
+    evaluate_rule(markets, rule, |m| {
+        eligible(m)
+            .into_iter()
+            .filter(|&t| t >= h && m.series.close[t] > m.series.close[t - h])
+            .collect()
+    })
+    .0
+}
+
+fn evaluate(
+    cfg: &Config,
+    markets: &BTreeMap<Key, Market>,
+    rule: &TradeRule,
+    summary: &Summary,
+    job: &BacktestJob,
+) -> Result<report::Report, AppError> {
+    if markets.is_empty() {
+        return Err(AppError::Stage(format!(
+            "no signals: nothing to backtest in {:?} (each symbol needs its warm-up first)",
+            job.data
+        )));
+    }
+    let (overall, per_symbol, counts) =
+        evaluate_rule(markets, rule, |m| fired(m, rule, rule.threshold));
+    let all: Vec<&Market> = markets.values().collect();
+    let quality_per: BTreeMap<String, Quality> = markets
+        .iter()
+        .map(|(k, m)| (key_name(k), quality(cfg, &[m])))
+        .collect();
+    let sweep = cfg
+        .backtest
+        .sweep()
+        .into_iter()
+        .map(|thr| {
+            let (s, _, _) = evaluate_rule(markets, rule, |m| fired(m, rule, Some(thr)));
+            SweepRow {
+                threshold: thr,
+                trades: s.trades,
+                win_rate: s.win_rate,
+                expectancy_bps: s.expectancy_bps,
+                profit_factor: s.profit_factor,
+                total_return: s.total_return,
+                max_drawdown: s.max_drawdown,
+            }
+        })
+        .collect();
+    let baselines = Baselines {
+        buy_and_hold: buy_and_hold(markets, rule),
+        random_entries: random_entries(markets, rule, cfg.backtest.random_seeds),
+        random_seeds: cfg.backtest.random_seeds,
+        momentum: momentum(markets, rule),
+    };
+    let from = markets
+        .values()
+        .filter_map(|m| m.signals.first().map(|(_, s)| s.bar_close_time_ms))
+        .min()
+        .unwrap_or(0);
+    let to = markets
+        .values()
+        .filter_map(|m| m.series.close_time_ms.last().copied())
+        .max()
+        .unwrap_or(0);
+    Ok(report::Report {
+        model_version: summary.model_version.clone(),
+        data: job.data.iter().map(|p| p.display().to_string()).collect(),
+        from_ms: from,
+        to_ms: to,
+        symbols: markets.keys().map(key_name).collect(),
+        bars: markets.values().map(|m| m.series.len() as u64).sum(),
+        signals: markets.values().map(|m| m.signals.len() as u64).sum(),
+        rule: *rule,
+        simulation: counts,
+        overall,
+        per_symbol,
+        quality: quality(cfg, &all),
+        quality_per_symbol: quality_per,
+        sweep,
+        baselines,
+    })
+}
