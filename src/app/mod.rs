@@ -21,7 +21,7 @@ mod stages;
 mod websocket;
 
 pub use kafka::{KafkaJob, run_kafka};
-pub use stages::FeatureOutcome;
+pub use stages::{EngineFactory, FeatureOutcome};
 pub use websocket::{WebsocketJob, run_websocket};
 
 use crate::api::ApiServer;
@@ -215,6 +215,16 @@ impl Summary {
         self.dead_letters = dl;
         self
     }
+}
+
+/// The feature engines a run with this config and bundle uses (the backtest's causality audit
+/// rebuilds windows with them).
+pub fn engine_factory(
+    cfg: &Config,
+    config_name: &str,
+    model_dir: &Path,
+) -> Result<EngineFactory, AppError> {
+    Serving::open(cfg, config_name, model_dir).map(|(_, make)| make)
 }
 
 /// Loads the bundle and checks it against the config: feature spec, window length, bar interval.

@@ -11,9 +11,11 @@
 //! has emitted the signals: the simulator only looks forward from a signal's bar to place its
 //! trade, as a bot would, and the price series it reads are the bars the engine itself accepted.
 
+pub mod audit;
 pub mod report;
 pub mod sim;
 pub mod stats;
+pub mod walk;
 
 use crate::app::{AppError, ReplayJob, Speed, Summary, run_replay_tapped};
 use crate::config::{Config, TradeRule};
@@ -72,12 +74,53 @@ pub struct Timing {
 #[allow(clippy::disallowed_methods)] // times its two phases on the wall clock
 pub async fn run_backtest(job: BacktestJob) -> Result<(report::Report, Summary, Timing), AppError> {
     let started = std::time::Instant::now();
-    let mut config = job.config.clone();
-    // A backtest runs one fixed model: no shadow refits, no API.
+    let config = fixed_model(&job.config);
+    std::fs::create_dir_all(&job.out_dir).map_err(|e| io(&job.out_dir, e))?;
+    let manifest = read_manifest(&job.model_dir)?;
+    let raw = job.out_dir.join("signals.replay.jsonl");
+    let _ = std::fs::remove_file(job.out_dir.join("signals.jsonl"));
+    let (summary, series) =
+        replay_with_bars(&config, &job, &job.data, &job.model_dir, &raw).await?;
+    let signals = settle_signals(&raw, &job.out_dir.join("signals.jsonl"), |_| true)?;
+    let audit = causality(&config, &job, &job.model_dir, &signals)?;
+    let replay_secs = started.elapsed().as_secs_f64();
+    let markets = join(series, signals)?;
+    let report = finish(
+        &config,
+        &job,
+        &manifest.labels,
+        &markets,
+        &summary.model_version,
+        |r| {
+            r.model_training = training_overlap(&manifest, &markets);
+            r.causality_audit = audit;
+        },
+    )?;
+    let timing = Timing {
+        replay_secs,
+        evaluate_secs: started.elapsed().as_secs_f64() - replay_secs,
+    };
+    Ok((report, summary, timing))
+}
+
+/// A backtest runs fixed bundles: no registry, no shadow refits, no API.
+fn fixed_model(cfg: &Config) -> Config {
+    let mut config = cfg.clone();
+    config.model.registry = None;
     config.shadow.enabled = false;
     config.api.enabled = false;
-    std::fs::create_dir_all(&job.out_dir).map_err(|e| io(&job.out_dir, e))?;
-    let raw = job.out_dir.join("signals.replay.jsonl");
+    config
+}
+
+/// Replays `data` with the bundle at `model_dir` through the live path, writing its signals to
+/// `raw`; returns the summary and the bars the feature stage accepted, per symbol.
+async fn replay_with_bars(
+    config: &Config,
+    job: &BacktestJob,
+    data: &[PathBuf],
+    model_dir: &Path,
+    raw: &Path,
+) -> Result<(Summary, BTreeMap<Key, Series>), AppError> {
     let (tap, mut rx) = ShadowTx::bar_tap(4096);
     let collect = tokio::spawn(async move {
         let mut series: BTreeMap<Key, Series> = BTreeMap::new();
@@ -98,40 +141,62 @@ pub async fn run_backtest(job: BacktestJob) -> Result<(report::Report, Summary, 
         config: config.clone(),
         config_name: job.config_name.clone(),
         input: job.input.clone(),
-        data: job.data.clone(),
-        model_dir: job.model_dir.clone(),
-        out: Some(raw.clone()),
+        data: data.to_vec(),
+        model_dir: model_dir.to_path_buf(),
+        out: Some(raw.to_path_buf()),
         speed: Speed::Max,
     };
     let summary = run_replay_tapped(replay, std::future::pending(), Some(tap)).await?;
     let series = collect.await.map_err(|e| AppError::Stage(e.to_string()))?;
-    let signals = settle_signals(&raw, &job.out_dir.join("signals.jsonl"))?;
-    let replay_secs = started.elapsed().as_secs_f64();
-    let markets = join(series, signals)?;
+    Ok((summary, series))
+}
+
+/// Evaluates the markets under the config's rule (exits defaulting to the model's labels),
+/// lets `amend` fill in what only the caller knows, and writes the files.
+fn finish(
+    config: &Config,
+    job: &BacktestJob,
+    labels: &crate::config::LabelsConfig,
+    markets: &BTreeMap<Key, Market>,
+    model_version: &str,
+    amend: impl FnOnce(&mut report::Report),
+) -> Result<report::Report, AppError> {
+    // The model's own label definition: what its p means, and the rule's default exits.
+    let mut config = config.clone();
+    config.labels = labels.clone();
     let rule = config.backtest.rule(&config.labels);
-    let report = evaluate(&config, &markets, &rule, &summary, &job)?;
-    report::write(&job.out_dir, &report, &trades_of(&markets, &rule))?;
-    let timing = Timing {
-        replay_secs,
-        evaluate_secs: started.elapsed().as_secs_f64() - replay_secs,
-    };
-    Ok((report, summary, timing))
+    let mut report = evaluate(&config, markets, &rule, model_version, job)?;
+    amend(&mut report);
+    report::write(&job.out_dir, &report, &trades_of(markets, &rule))?;
+    Ok(report)
 }
 
 fn io(path: &Path, e: std::io::Error) -> AppError {
     AppError::Stage(format!("{}: {e}", path.display()))
 }
 
-/// Reads the replay's signals, writes them with `latency_us` = 0 (the one wall-clock field) to
-/// `out`, removes the raw file.
-fn settle_signals(raw: &Path, out: &Path) -> Result<Vec<Signal>, AppError> {
+/// Reads the replay's signals, appends those `keep` accepts to `out` with `latency_us` = 0 (the
+/// one wall-clock field), removes the raw file.
+fn settle_signals(
+    raw: &Path,
+    out: &Path,
+    keep: impl Fn(&Signal) -> bool,
+) -> Result<Vec<Signal>, AppError> {
     let file = std::fs::File::open(raw).map_err(|e| io(raw, e))?;
     let mut signals = Vec::new();
-    let mut w = std::io::BufWriter::new(std::fs::File::create(out).map_err(|e| io(out, e))?);
+    let target = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map_err(|e| io(out, e))?;
+    let mut w = std::io::BufWriter::new(target);
     for line in std::io::BufReader::new(file).lines() {
         let line = line.map_err(|e| io(raw, e))?;
         let mut s: Signal = serde_json::from_str(&line)
             .map_err(|e| AppError::Stage(format!("{}: {e}", raw.display())))?;
+        if !keep(&s) {
+            continue;
+        }
         s.latency_us = 0;
         let text = serde_json::to_string(&s).map_err(|e| AppError::Stage(e.to_string()))?;
         writeln!(w, "{text}").map_err(|e| io(out, e))?;
@@ -140,6 +205,82 @@ fn settle_signals(raw: &Path, out: &Path) -> Result<Vec<Signal>, AppError> {
     w.flush().map_err(|e| io(out, e))?;
     std::fs::remove_file(raw).map_err(|e| io(raw, e))?;
     Ok(signals)
+}
+
+/// Rebuilds `backtest.audit_points` signals' windows from the input cut after their bar.
+fn causality(
+    config: &Config,
+    job: &BacktestJob,
+    model_dir: &Path,
+    signals: &[Signal],
+) -> Result<audit::Audit, AppError> {
+    let n = config.backtest.audit_points;
+    if n == 0 {
+        return Ok(audit::Audit::default());
+    }
+    let make = crate::app::engine_factory(config, &job.config_name, model_dir)?;
+    // The same files and rules, without writing dead letters a second time.
+    let opts = ReplayOptions {
+        dead_letters: None,
+        ..job.input.clone()
+    };
+    let events = crate::ingest::replay::ReplaySource::open(&job.data, &opts)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let points = audit::spread(
+        signals
+            .iter()
+            .map(|s| (s.exchange, s.symbol.clone(), s.bar_close_time_ms))
+            .collect(),
+        n,
+    );
+    let audit = audit::audit(&events, &points, || make());
+    if !audit.leaks.is_empty() {
+        return Err(AppError::Stage(format!(
+            "look-ahead detected: {} of {} audited windows depend on data after their bar: {}",
+            audit.leaks.len(),
+            audit.checked,
+            audit.leaks.join("; ")
+        )));
+    }
+    Ok(audit)
+}
+
+fn read_manifest(dir: &Path) -> Result<crate::registry::Manifest, AppError> {
+    let p = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+    serde_json::from_str(&text).map_err(|e| AppError::Stage(format!("{}: {e}", p.display())))
+}
+
+/// The model's training periods, and how many of the backtest's signals fall in the data it was
+/// fitted or tuned on (train start to validation end): those are in-sample, not performance.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TrainingOverlap {
+    pub train_from_ms: i64,
+    pub validation_to_ms: i64,
+    pub test_from_ms: i64,
+    pub test_to_ms: i64,
+    pub signals_in_training_data: u64,
+}
+
+fn training_overlap(
+    m: &crate::registry::Manifest,
+    markets: &BTreeMap<Key, Market>,
+) -> TrainingOverlap {
+    let t = &m.training;
+    let (from, to) = (t.train.from_ms, t.validation.to_ms);
+    let symbols: std::collections::BTreeSet<&str> = t.symbols.iter().map(String::as_str).collect();
+    TrainingOverlap {
+        train_from_ms: from,
+        validation_to_ms: to,
+        test_from_ms: t.test.from_ms,
+        test_to_ms: t.test.to_ms,
+        signals_in_training_data: markets
+            .iter()
+            .filter(|(k, _)| symbols.is_empty() || symbols.contains(k.1.as_str()))
+            .flat_map(|(_, m)| m.signals.iter())
+            .filter(|(_, s)| (from..=to).contains(&s.bar_close_time_ms))
+            .count() as u64,
+    }
 }
 
 /// Puts each signal on its symbol's bar.
@@ -476,7 +617,7 @@ fn evaluate(
     cfg: &Config,
     markets: &BTreeMap<Key, Market>,
     rule: &TradeRule,
-    summary: &Summary,
+    model_version: &str,
     job: &BacktestJob,
 ) -> Result<report::Report, AppError> {
     if markets.is_empty() {
@@ -526,7 +667,7 @@ fn evaluate(
         .max()
         .unwrap_or(0);
     Ok(report::Report {
-        model_version: summary.model_version.clone(),
+        model_version: model_version.to_string(),
         data: job.data.iter().map(|p| p.display().to_string()).collect(),
         from_ms: from,
         to_ms: to,
@@ -541,5 +682,8 @@ fn evaluate(
         quality_per_symbol: quality_per,
         sweep,
         baselines,
+        model_training: TrainingOverlap::default(),
+        causality_audit: audit::Audit::default(),
+        walk_forward: None,
     })
 }

@@ -4,7 +4,7 @@
 
 use super::sim::SimCounts;
 use super::stats::Stats;
-use super::{Baselines, Quality, SweepRow, TradeRow};
+use super::{Baselines, Quality, SweepRow, TradeRow, TrainingOverlap};
 use crate::app::AppError;
 use crate::config::TradeRule;
 use serde::Serialize;
@@ -30,6 +30,12 @@ pub struct Report {
     pub quality_per_symbol: BTreeMap<String, Quality>,
     pub sweep: Vec<SweepRow>,
     pub baselines: Baselines,
+    pub model_training: TrainingOverlap,
+    /// Windows rebuilt from the input cut after their bar, all identical (else the backtest fails).
+    pub causality_audit: super::audit::Audit,
+    /// Walk-forward folds, oldest first (absent for a single-model backtest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_forward: Option<Vec<super::walk::Fold>>,
 }
 
 /// The mean of each statistic over runs (an optional one: over the runs that have it).
@@ -187,6 +193,48 @@ fn markdown(r: &Report) -> String {
             ""
         },
     );
+    let mt = &r.model_training;
+    if mt.signals_in_training_data > 0 {
+        let _ = writeln!(
+            o,
+            "**Warning: {} of the {} signals fall in the model's training data ({} → {}): those are in-sample and say nothing about performance.** Backtest on data after {}.\n",
+            mt.signals_in_training_data,
+            r.signals,
+            time(mt.train_from_ms),
+            time(mt.validation_to_ms),
+            time(mt.validation_to_ms)
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "No signal falls in the model's training data ({} → {}).\n",
+            time(mt.train_from_ms),
+            time(mt.validation_to_ms)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Causality audit: {} windows rebuilt from the input cut right after their bar, all bit-identical to the run's.\n",
+        r.causality_audit.checked
+    );
+    if let Some(folds) = &r.walk_forward {
+        o.push_str("## Walk-forward folds\n\n| fold | trained on | traded | model | its held-out AUC | signals |\n|---|---|---|---|---|---|\n");
+        for f in folds {
+            let _ = writeln!(
+                o,
+                "| {} | {} → {} | {} → {} | {} | {:.4} | {} |",
+                f.fold,
+                time(f.train_from_ms),
+                time(f.train_to_ms),
+                time(f.test_from_ms),
+                time(f.test_to_ms),
+                f.model_version,
+                f.model_test_auc,
+                f.signals
+            );
+        }
+        o.push('\n');
+    }
     o.push_str("## Trading\n\n");
     o.push_str(STATS_HEAD);
     o.push_str(&stats_row("**model**", &r.overall));

@@ -17,6 +17,10 @@ pub struct BacktestArgs {
     /// Directory for signals.jsonl, trades.csv, report.json and report.md (created).
     #[arg(long)]
     pub out: PathBuf,
+    /// Retrain on each past window and trade the next: `train=30d,test=7d[,purge=BARS]`
+    /// (fold models in OUT/folds/K/model; `[train]` sets the recipe).
+    #[arg(long)]
+    pub walk_forward: Option<crate::backtest::walk::WalkForward>,
 }
 
 pub fn run(mut config: Config, config_name: String, a: BacktestArgs) -> anyhow::Result<()> {
@@ -30,7 +34,15 @@ pub fn run(mut config: Config, config_name: String, a: BacktestArgs) -> anyhow::
         out_dir: a.out.clone(),
     };
     let rt = super::runtime()?;
-    let (report, summary, timing) = rt.block_on(run_backtest(job)).context("backtest failed")?;
+    let (report, timing) = match a.walk_forward {
+        Some(wf) => rt
+            .block_on(crate::backtest::walk::run_walk_forward(job, wf))
+            .context("walk-forward backtest failed")?,
+        None => {
+            let (r, _, t) = rt.block_on(run_backtest(job)).context("backtest failed")?;
+            (r, t)
+        }
+    };
     let secs = timing.replay_secs + timing.evaluate_secs;
     let md = std::fs::read_to_string(a.out.join("report.md")).unwrap_or_default();
     // The trading and quality tables; the rest is in the files.
@@ -42,7 +54,7 @@ pub fn run(mut config: Config, config_name: String, a: BacktestArgs) -> anyhow::
         report.bars,
         report.signals,
         report.bars as f64 / secs.max(1e-9),
-        summary.model_version,
+        report.model_version,
         timing.replay_secs,
         timing.evaluate_secs,
         100.0 * timing.evaluate_secs / timing.replay_secs.max(1e-9),

@@ -30,6 +30,9 @@ pub struct BacktestConfig {
     pub sweep_from: f64,
     pub sweep_to: f64,
     pub sweep_step: f64,
+    /// Signals whose windows the causality audit rebuilds from the input cut after their bar
+    /// (0: no audit).
+    pub audit_points: usize,
 }
 
 impl Default for BacktestConfig {
@@ -47,6 +50,7 @@ impl Default for BacktestConfig {
             sweep_from: 0.30,
             sweep_to: 0.80,
             sweep_step: 0.05,
+            audit_points: 4,
         }
     }
 }
