@@ -63,7 +63,7 @@ struct Market {
 /// Where a backtest's time went (printed, never in the report: it is not deterministic).
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
-    /// The replay through the engine, signals settled.
+    /// The replay through the engine, signals settled, the causality audit.
     pub replay_secs: f64,
     /// Simulation, baselines, sweep, quality and the files.
     pub evaluate_secs: f64,

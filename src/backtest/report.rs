@@ -298,6 +298,6 @@ fn markdown(r: &Report) -> String {
             pct(s.max_drawdown)
         );
     }
-    o.push_str("\nSharpe and Sortino: hourly equity returns, annualised by √(24·365), no risk-free rate, absent below 24 hours; annualised return and Calmar absent below 7 days.\n");
+    o.push_str("\nEvery trade has the same notional and profits are not reinvested: returns and drawdowns are fractions of a fixed capital of one notional per symbol (a drawdown over 100 % lost more than that), annualised simply (× 365 / days, absent below 7 days). Sharpe and Sortino: hourly profit changes over the capital, annualised by √(24·365), no risk-free rate, absent below 24 hours.\n");
     o
 }

@@ -1,11 +1,14 @@
 //! Performance statistics of simulated trades and their equity curve.
 //!
-//! Conventions (stated in the report): capital = one notional per symbol traded; returns are
-//! simple returns of that capital; Sharpe and Sortino use hourly equity returns (the last equity
-//! at or before each hour's end, UTC) annualised by √(24 × 365), crypto trading every day, with
-//! no risk-free rate, and are absent below 24 hourly returns; the annualised return and Calmar
-//! are absent for periods shorter than 7 days (annualising a day says nothing); the maximum
-//! drawdown is measured bar by bar.
+//! Conventions (stated in the report): every trade has the same notional and profits are not
+//! reinvested, so returns are additive on a fixed capital of one notional per symbol traded:
+//! total return = profit / capital, annualised simply (× 365 / days), drawdowns are falls of
+//! profit from its running peak as a fraction of that capital (over 100 % means the rule lost
+//! more than one notional per symbol), Sharpe and Sortino use hourly profit changes over the
+//! capital (the last value at or before each hour's end, UTC) annualised by √(24 × 365), crypto
+//! trading every day, no risk-free rate, and are absent below 24 hourly returns; the annualised
+//! return and Calmar are absent below 7 days (annualising a day says nothing). Drawdowns are
+//! measured bar by bar.
 
 use super::sim::SimTrade;
 use serde::Serialize;
@@ -43,7 +46,7 @@ pub struct Stats {
     pub sharpe: Option<f64>,
     pub sortino: Option<f64>,
     pub calmar: Option<f64>,
-    /// Largest fall from a peak of equity, as a fraction of that peak.
+    /// Largest fall of profit from its running peak, as a fraction of the capital.
     pub max_drawdown: f64,
     /// Longest time under a previous peak, hours.
     pub max_drawdown_hours: f64,
@@ -78,8 +81,7 @@ pub fn stats(trades: &[SimTrade], curve: &Curve, capital: f64, notional: f64) ->
     } else {
         0.0
     };
-    let annualised_return = (period_days >= 7.0 && total_return > -1.0)
-        .then(|| (1.0 + total_return).powf(365.0 / period_days) - 1.0);
+    let annualised_return = (period_days >= 7.0).then(|| total_return * 365.0 / period_days);
     let (max_drawdown, max_drawdown_hours) = drawdown(curve, capital);
     let hourly = hourly_returns(curve, capital);
     let ann = (24.0f64 * 365.0).sqrt();
@@ -132,25 +134,24 @@ fn std_dev(x: &[f64], mean: f64) -> f64 {
     (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
 }
 
-/// (largest fall from a peak as a fraction of it, longest time from a peak to its recovery,
-/// or to the end when never recovered, in hours).
+/// (largest fall of profit from its running peak as a fraction of `capital`, longest time from
+/// a peak to its recovery, or to the end when never recovered, in hours).
 fn drawdown(curve: &Curve, capital: f64) -> (f64, f64) {
     let Some(&start) = curve.time_ms.first() else {
         return (0.0, 0.0);
     };
     let (mut peak, mut peak_time, mut under, mut worst, mut longest) =
-        (capital, start, false, 0.0f64, 0i64);
+        (0.0f64, start, false, 0.0f64, 0i64);
     for (&t, &p) in curve.time_ms.iter().zip(&curve.pnl) {
-        let equity = capital + p;
-        if equity >= peak {
+        if p >= peak {
             if under {
                 longest = longest.max(t - peak_time);
             }
-            (peak, peak_time, under) = (equity, t, false);
+            (peak, peak_time, under) = (p, t, false);
         } else {
             under = true;
-            if peak > 0.0 {
-                worst = worst.max((peak - equity) / peak);
+            if capital > 0.0 {
+                worst = worst.max((peak - p) / capital);
             }
         }
     }
@@ -160,26 +161,25 @@ fn drawdown(curve: &Curve, capital: f64) -> (f64, f64) {
     (worst, longest as f64 / HOUR_MS as f64)
 }
 
-/// Simple returns of equity between consecutive hour ends (UTC).
+/// Changes of profit between consecutive hour ends (UTC), over the capital.
 fn hourly_returns(curve: &Curve, capital: f64) -> Vec<f64> {
+    if capital <= 0.0 {
+        return Vec::new();
+    }
     let mut closes: Vec<f64> = Vec::new();
     let mut hour = None;
     for (&t, &p) in curve.time_ms.iter().zip(&curve.pnl) {
         let h = t.div_euclid(HOUR_MS);
         if hour == Some(h) {
             if let Some(last) = closes.last_mut() {
-                *last = capital + p;
+                *last = p;
             }
         } else {
             hour = Some(h);
-            closes.push(capital + p);
+            closes.push(p);
         }
     }
-    closes
-        .windows(2)
-        .filter(|w| w[0] > 0.0)
-        .map(|w| w[1] / w[0] - 1.0)
-        .collect()
+    closes.windows(2).map(|w| (w[1] - w[0]) / capital).collect()
 }
 
 #[cfg(test)]
@@ -219,8 +219,8 @@ mod tests {
         assert_eq!(s.expectancy, Some(5.0));
         assert_eq!(s.expectancy_bps, Some(50.0));
         assert!((s.total_return - 0.02).abs() < 1e-12);
-        // Worst: 1040 → 1020; longest from a peak to recovery: hour 1 → 3.
-        assert!((s.max_drawdown - 20.0 / 1040.0).abs() < 1e-12);
+        // Worst: profit 40 → 20, of a capital of 1000; longest from a peak to recovery: hour 1 → 3.
+        assert!((s.max_drawdown - 0.02).abs() < 1e-12);
         assert_eq!(s.max_drawdown_hours, 2.0);
         assert_eq!(s.exposure, 0.25);
         // Too short to annualise or to take a Sharpe ratio of.
@@ -232,14 +232,11 @@ mod tests {
 
     #[test]
     fn sharpe_of_a_known_hourly_series() {
-        // Alternating +1 % / 0 % hourly returns over 48 hours.
-        let mut equity = 1_000.0;
+        // Alternating +10 / 0 profit an hour on a capital of 1000 over 48 hours.
         let mut pnl = vec![0.0];
         for h in 0..48 {
-            if h % 2 == 0 {
-                equity *= 1.01;
-            }
-            pnl.push(equity - 1_000.0);
+            let last = pnl[pnl.len() - 1];
+            pnl.push(last + if h % 2 == 0 { 10.0 } else { 0.0 });
         }
         let curve = Curve {
             time_ms: (0..49).map(|h| h * HOUR_MS).collect(),

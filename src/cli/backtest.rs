@@ -50,7 +50,7 @@ pub fn run(mut config: Config, config_name: String, a: BacktestArgs) -> anyhow::
         println!("{line}");
     }
     println!(
-        "{} bars, {} signals in {secs:.1} s ({:.0} bars/s, model {}): replay {:.2} s, simulation and report {:.2} s ({:.1} % of the replay); files in {}",
+        "{} bars, {} signals in {secs:.1} s ({:.0} bars/s, model {}): replay and causality audit {:.2} s, simulation and report {:.2} s ({:.1} % of the replay); files in {}",
         report.bars,
         report.signals,
         report.bars as f64 / secs.max(1e-9),
