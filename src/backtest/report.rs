@@ -194,7 +194,9 @@ fn markdown(r: &Report) -> String {
         },
     );
     let mt = &r.model_training;
-    if mt.signals_in_training_data > 0 {
+    if r.walk_forward.is_some() {
+        o.push_str("Each fold trades only after its own training window and purge.\n\n");
+    } else if mt.signals_in_training_data > 0 {
         let _ = writeln!(
             o,
             "**Warning: {} of the {} signals fall in the model's training data ({} → {}): those are in-sample and say nothing about performance.** Backtest on data after {}.\n",

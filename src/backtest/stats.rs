@@ -69,9 +69,10 @@ pub fn stats(trades: &[SimTrade], curve: &Curve, capital: f64, notional: f64) ->
     let all: Vec<&SimTrade> = trades.iter().collect();
     let pnl = |t: &SimTrade| t.pnl;
     let bps = |t: &SimTrade| t.net_bps(notional);
-    let gross_win: f64 = wins.iter().map(|t| t.pnl).sum();
-    let gross_loss: f64 = -losses.iter().map(|t| t.pnl).sum::<f64>();
-    let net_profit: f64 = trades.iter().map(|t| t.pnl).sum();
+    // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.00".
+    let gross_win: f64 = wins.iter().map(|t| t.pnl).sum::<f64>() + 0.0;
+    let gross_loss: f64 = -losses.iter().map(|t| t.pnl).sum::<f64>() + 0.0;
+    let net_profit: f64 = trades.iter().map(|t| t.pnl).sum::<f64>() + 0.0;
     let period_days = match (curve.time_ms.first(), curve.time_ms.last()) {
         (Some(a), Some(b)) => (b - a) as f64 / DAY_MS,
         _ => 0.0,
