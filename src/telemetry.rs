@@ -39,11 +39,6 @@ impl LatencyRecorder {
         self.hist.saturating_record(us.max(1));
     }
 
-    pub fn merge(&mut self, other: &LatencyRecorder) {
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = self.hist.add(&other.hist);
-    }
-
     /// How many values were recorded at or below each of `bounds_us` (ascending): the
     /// cumulative buckets of a Prometheus histogram, at the histogram's 3 significant figures.
     pub fn cumulative(&self, bounds_us: &[u64]) -> Vec<u64> {
