@@ -109,6 +109,10 @@ fn shadow_config(cfg: &mut Config, reg: &Registry) {
     s.learning_rate = 3e-3;
     s.batch_size = 64;
     s.min_auc_gain = 0.02;
+    // Refits warm-started on a buffer that mixes both regimes come out somewhat mis-calibrated on
+    // the new one (0.04–0.10 beyond chance, measured in CI); a weak first refit that says ~0.5
+    // everywhere would otherwise hold the champion's seat against them.
+    s.max_calibration_excess = 0.10;
 }
 
 #[test]

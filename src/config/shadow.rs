@@ -32,6 +32,10 @@ pub struct ShadowConfig {
     /// ... and its expected calibration error (10 bins) beyond chance (`decide.rs`) worse by at
     /// most this much.
     pub max_calibration_increase: f64,
+    /// ... unless it is at most this (absolute): an uninformative champion that says the base
+    /// rate everywhere is calibrated by construction, and a relative rule alone would let it
+    /// block every sharper model forever.
+    pub max_calibration_excess: f64,
     /// After a promotion, the new champion and its predecessor are scored on the next
     /// `eval_windows` labels; the new one is rolled back when its AUC trails by more than this.
     pub rollback_auc_margin: f64,
@@ -58,6 +62,7 @@ impl Default for ShadowConfig {
             min_auc_gain: 0.01,
             max_log_loss_increase: 0.0,
             max_calibration_increase: 0.02,
+            max_calibration_excess: 0.05,
             rollback_auc_margin: 0.01,
             seed: 7,
             channel_capacity: 8_192,
@@ -130,6 +135,7 @@ impl ShadowConfig {
             ("min_auc_gain", self.min_auc_gain),
             ("max_log_loss_increase", self.max_log_loss_increase),
             ("max_calibration_increase", self.max_calibration_increase),
+            ("max_calibration_excess", self.max_calibration_excess),
             ("rollback_auc_margin", self.rollback_auc_margin),
         ] {
             need(

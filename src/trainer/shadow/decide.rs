@@ -89,7 +89,9 @@ fn scores(version: &str, p: &[f64], labels: &[bool]) -> (Scores, Evaluation) {
 }
 
 /// The promotion rule: every challenger output finite, both classes present, AUC ahead by
-/// `min_auc_gain`, log loss and calibration no worse than their allowances.
+/// `min_auc_gain`, log loss no worse than its allowance, and calibration error beyond chance
+/// no worse than the champion's by more than `max_calibration_increase` or within the absolute
+/// `max_calibration_excess`.
 pub fn promotion(
     cfg: &ShadowConfig,
     (champion, p_champion): (&str, &[f64]),
@@ -133,10 +135,17 @@ pub fn promotion(
             b.log_loss, a.log_loss, cfg.max_log_loss_increase
         ));
     }
-    if b.calibration_excess > a.calibration_excess + cfg.max_calibration_increase {
+    let calibration_allowed =
+        (a.calibration_excess + cfg.max_calibration_increase).max(cfg.max_calibration_excess);
+    if b.calibration_excess > calibration_allowed {
         reasons.push(format!(
-            "calibration error beyond chance {:.4} is worse than the champion's {:.4} (+{} allowed)",
-            b.calibration_excess, a.calibration_excess, cfg.max_calibration_increase
+            "calibration error beyond chance {:.4} is above {:.4} (the champion's {:.4} + {}, \
+             or {} whatever the champion's)",
+            b.calibration_excess,
+            calibration_allowed,
+            a.calibration_excess,
+            cfg.max_calibration_increase,
+            cfg.max_calibration_excess
         ));
     }
     Verdict {
@@ -240,6 +249,41 @@ mod tests {
         );
         assert!(!v.accept, "{v:?}");
         assert!(v.reasons.iter().any(|r| r.contains("log loss")), "{v:?}");
+    }
+
+    #[test]
+    fn a_calibrated_but_uninformative_champion_does_not_block_a_sharper_model() {
+        // The champion says the base rate everywhere: calibrated by construction, AUC 0.5. The
+        // challenger ranks well but is a little under-confident (0.7/0.3 where the truth is
+        // 0.8/0.2): calibration error ~0.1, above the champion's + 0.02.
+        let (y, _, _) = data(400);
+        let base = vec![0.5; 400];
+        let timid: Vec<f64> = (0..400)
+            .map(|i| if i % 2 == 0 { 0.7 } else { 0.3 })
+            .collect();
+        let relative_only = ShadowConfig {
+            max_calibration_excess: 0.0,
+            ..cfg()
+        };
+        let v = promotion(&relative_only, ("a", &base), ("b", &timid), &y);
+        assert!(!v.accept, "{v:?}");
+        assert!(v.reasons[0].contains("calibration"), "{v:?}");
+        let lenient = ShadowConfig {
+            max_calibration_excess: 0.12,
+            ..cfg()
+        };
+        let v = promotion(&lenient, ("a", &base), ("b", &timid), &y);
+        assert!(v.accept, "{v:?}");
+        // The absolute allowance does not let a badly miscalibrated model through: 0.95/0.05
+        // where the truth is 0.8/0.2.
+        let sure: Vec<f64> = (0..400)
+            .map(|i| if i % 2 == 0 { 0.95 } else { 0.05 })
+            .collect();
+        let v = promotion(&lenient, ("a", &base), ("b", &sure), &y);
+        assert!(
+            !v.accept && v.reasons.iter().any(|r| r.contains("calibration")),
+            "{v:?}"
+        );
     }
 
     #[test]
