@@ -108,6 +108,29 @@ fn backtests_are_deterministic_and_use_the_replays_signals() {
         .map(|b| b["count"].as_u64().unwrap())
         .sum();
     assert_eq!(cal, r["quality"]["labelled"].as_u64().unwrap());
+
+    // The plots: a 1200×800 PNG and an SVG of each, the same on both runs, drawing the report's
+    // numbers.
+    for name in ["equity", "calibration", "sweep"] {
+        let png = std::fs::read(dir.join(format!("a/{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+        let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        assert_eq!((size(16), size(20)), (1200, 800), "{name}.png");
+        let svg = std::fs::read_to_string(dir.join(format!("a/{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        for ext in ["png", "svg"] {
+            let f = format!("{name}.{ext}");
+            assert!(
+                std::fs::read(dir.join("a").join(&f)).unwrap()
+                    == std::fs::read(dir.join("b").join(&f)).unwrap(),
+                "{f} differs between two runs"
+            );
+        }
+    }
+    let svg = std::fs::read_to_string(dir.join("a/equity.svg")).unwrap();
+    let total = 100.0 * r["overall"]["total_return"].as_f64().unwrap();
+    assert!(svg.contains(&format!("model {total:+.2} %")), "{total}");
+    assert!(svg.matches("<polyline").count() >= 3);
 }
 
 /// A planted leak: a window source that holds each window back until its symbol's next bar,
@@ -258,4 +281,7 @@ fn walk_forward_trades_each_fold_after_its_training_window() {
     }
     assert_eq!(counted, signals.len());
     assert_eq!(r["signals"], signals.len() as u64);
+    for f in ["equity.png", "equity.svg", "calibration.svg", "sweep.svg"] {
+        assert!(dir.join("wf").join(f).is_file(), "{f}");
+    }
 }

@@ -12,6 +12,7 @@
 //! trade, as a bot would, and the price series it reads are the bars the engine itself accepted.
 
 pub mod audit;
+pub mod plots;
 pub mod report;
 pub mod sim;
 pub mod stats;
@@ -44,6 +45,9 @@ pub struct BacktestJob {
     pub data: Vec<PathBuf>,
     pub model_dir: PathBuf,
     pub out_dir: PathBuf,
+    /// Follows the run: bars replayed, the event time reached, the phase (`prefix`). The CLI's
+    /// draws on stderr when it is a terminal; `ProgressBar::hidden()` for none.
+    pub progress: indicatif::ProgressBar,
 }
 
 /// A symbol as the report names it.
@@ -82,8 +86,11 @@ pub async fn run_backtest(job: BacktestJob) -> Result<(report::Report, Summary, 
     let (summary, series) =
         replay_with_bars(&config, &job, &job.data, &job.model_dir, &raw).await?;
     let signals = settle_signals(&raw, &job.out_dir.join("signals.jsonl"), |_| true)?;
+    job.progress.set_prefix("causality audit");
     let audit = causality(&config, &job, &job.model_dir, &signals)?;
     let replay_secs = started.elapsed().as_secs_f64();
+    job.progress
+        .set_prefix("simulating trades, writing the report");
     let markets = join(series, signals)?;
     let report = finish(
         &config,
@@ -100,6 +107,7 @@ pub async fn run_backtest(job: BacktestJob) -> Result<(report::Report, Summary, 
         replay_secs,
         evaluate_secs: started.elapsed().as_secs_f64() - replay_secs,
     };
+    job.progress.finish_and_clear();
     Ok((report, summary, timing))
 }
 
@@ -122,10 +130,24 @@ async fn replay_with_bars(
     raw: &Path,
 ) -> Result<(Summary, BTreeMap<Key, Series>), AppError> {
     let (tap, mut rx) = ShadowTx::bar_tap(4096);
+    let progress = job.progress.clone();
     let collect = tokio::spawn(async move {
         let mut series: BTreeMap<Key, Series> = BTreeMap::new();
+        let mut shown_ms = i64::MIN;
         while let Some(item) = rx.recv().await {
             if let ShadowInput::Bar(b) = item {
+                progress.inc(1);
+                // The event time reached, once per hour of it (a message per bar would cost
+                // more than the bar).
+                if b.close_time_ms >= shown_ms.saturating_add(3_600_000) {
+                    shown_ms = b.close_time_ms;
+                    let secs = progress.elapsed().as_secs_f64().max(1e-3);
+                    progress.set_message(format!(
+                        "at {}, {:.0} bars/s",
+                        report::time(b.close_time_ms),
+                        progress.position() as f64 / secs
+                    ));
+                }
                 let s = series.entry((b.exchange, b.symbol)).or_default();
                 s.close_time_ms.push(b.close_time_ms);
                 s.open.push(b.open);
@@ -168,6 +190,7 @@ fn finish(
     let mut report = evaluate(&config, markets, &rule, model_version, job)?;
     amend(&mut report);
     report::write(&job.out_dir, &report, &trades_of(markets, &rule))?;
+    plots::write(&job.out_dir, &report)?;
     Ok(report)
 }
 
@@ -408,6 +431,11 @@ fn symbol_stats(m: &Market, r: &Run, rule: &TradeRule) -> Stats {
 /// Stats of all symbols' runs together: capital one notional each, equity summed on the union
 /// of their bar times (each symbol's profit carried forward between its bars).
 fn overall_stats(markets: &BTreeMap<Key, Market>, runs: &[Run], rule: &TradeRule) -> Stats {
+    overall(markets, runs, rule).0
+}
+
+/// [`overall_stats`] and the summed curve it was measured on.
+fn overall(markets: &BTreeMap<Key, Market>, runs: &[Run], rule: &TradeRule) -> (Stats, Curve) {
     let mut times: Vec<i64> = markets
         .values()
         .flat_map(|m| m.series.close_time_ms[span(m)].iter().copied())
@@ -439,7 +467,7 @@ fn overall_stats(markets: &BTreeMap<Key, Market>, runs: &[Run], rule: &TradeRule
     };
     let trades: Vec<SimTrade> = runs.iter().flat_map(|r| r.trades.iter().copied()).collect();
     let capital = rule.notional * markets.len() as f64;
-    stats::stats(&trades, &curve, capital, rule.notional)
+    (stats::stats(&trades, &curve, capital, rule.notional), curve)
 }
 
 /// Per symbol and overall stats of an entry rule given per symbol.
@@ -447,7 +475,7 @@ fn evaluate_rule(
     markets: &BTreeMap<Key, Market>,
     rule: &TradeRule,
     entries: impl Fn(&Market) -> Vec<usize>,
-) -> (Stats, BTreeMap<String, Stats>, SimCounts) {
+) -> (Stats, BTreeMap<String, Stats>, SimCounts, Curve) {
     let runs: Vec<Run> = markets
         .values()
         .map(|m| run_on(m, &entries(m), rule))
@@ -461,7 +489,8 @@ fn evaluate_rule(
     for r in &runs {
         counts.absorb(&r.counts);
     }
-    (overall_stats(markets, &runs, rule), per, counts)
+    let (stats, curve) = overall(markets, &runs, rule);
+    (stats, per, counts, curve)
 }
 
 /// Signal quality on realised labels (the model's own label definition, `[labels]`).
@@ -530,7 +559,7 @@ pub struct Baselines {
     pub momentum: Stats,
 }
 
-fn buy_and_hold(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> Stats {
+fn buy_and_hold(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> (Stats, Curve) {
     let hold = TradeRule {
         take_profit_bps: None,
         stop_loss_bps: None,
@@ -547,7 +576,7 @@ fn buy_and_hold(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> Stats {
             run_on(m, &[first], &h)
         })
         .collect();
-    overall_stats(markets, &runs, rule)
+    overall(markets, &runs, rule)
 }
 
 fn random_entries(markets: &BTreeMap<Key, Market>, rule: &TradeRule, seeds: u32) -> Stats {
@@ -613,6 +642,15 @@ fn momentum(markets: &BTreeMap<Key, Market>, rule: &TradeRule) -> Stats {
     .0
 }
 
+/// The signals' own threshold when they all share one (the usual case: the config's).
+fn common_threshold(markets: &BTreeMap<Key, Market>) -> Option<f64> {
+    let mut all = markets
+        .values()
+        .flat_map(|m| m.signals.iter().map(|(_, s)| s.threshold));
+    let first = all.next()?;
+    all.all(|t| t == first).then_some(first)
+}
+
 fn evaluate(
     cfg: &Config,
     markets: &BTreeMap<Key, Market>,
@@ -626,8 +664,9 @@ fn evaluate(
             job.data
         )));
     }
-    let (overall, per_symbol, counts) =
+    let (overall, per_symbol, counts, curve) =
         evaluate_rule(markets, rule, |m| fired(m, rule, rule.threshold));
+    let (hold, hold_curve) = buy_and_hold(markets, rule);
     let all: Vec<&Market> = markets.values().collect();
     let quality_per: BTreeMap<String, Quality> = markets
         .iter()
@@ -638,7 +677,7 @@ fn evaluate(
         .sweep()
         .into_iter()
         .map(|thr| {
-            let (s, _, _) = evaluate_rule(markets, rule, |m| fired(m, rule, Some(thr)));
+            let (s, ..) = evaluate_rule(markets, rule, |m| fired(m, rule, Some(thr)));
             SweepRow {
                 threshold: thr,
                 trades: s.trades,
@@ -651,7 +690,7 @@ fn evaluate(
         })
         .collect();
     let baselines = Baselines {
-        buy_and_hold: buy_and_hold(markets, rule),
+        buy_and_hold: hold,
         random_entries: random_entries(markets, rule, cfg.backtest.random_seeds),
         random_seeds: cfg.backtest.random_seeds,
         momentum: momentum(markets, rule),
@@ -685,5 +724,11 @@ fn evaluate(
         model_training: TrainingOverlap::default(),
         causality_audit: audit::Audit::default(),
         walk_forward: None,
+        curves: plots::Curves {
+            model: curve,
+            buy_and_hold: hold_curve,
+            capital: rule.notional * markets.len() as f64,
+            threshold: rule.threshold.or_else(|| common_threshold(markets)),
+        },
     })
 }

@@ -36,6 +36,9 @@ pub struct Report {
     /// Walk-forward folds, oldest first (absent for a single-model backtest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub walk_forward: Option<Vec<super::walk::Fold>>,
+    /// The curves `plots.rs` draws (one point per bar: not in `report.json`).
+    #[serde(skip)]
+    pub curves: super::plots::Curves,
 }
 
 /// The mean of each statistic over runs (an optional one: over the runs that have it).
@@ -129,7 +132,7 @@ fn num(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn time(ms: i64) -> String {
+pub(super) fn time(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map(|t| {
             format!(
@@ -301,5 +304,6 @@ fn markdown(r: &Report) -> String {
         );
     }
     o.push_str("\nEvery trade has the same notional and profits are not reinvested: returns and drawdowns are fractions of a fixed capital of one notional per symbol (a drawdown over 100 % lost more than that), annualised simply (× 365 / days, absent below 7 days). Sharpe and Sortino: hourly profit changes over the capital, annualised by √(24·365), no risk-free rate, absent below 24 hours.\n");
+    o.push_str("\n## Plots\n\n![Equity and drawdown](equity.png)\n\n![Calibration](calibration.png)\n\n![Threshold sweep](sweep.png)\n\nEach also as SVG (`equity.svg`, `calibration.svg`, `sweep.svg`).\n");
     o
 }

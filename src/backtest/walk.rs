@@ -135,6 +135,10 @@ pub async fn run_walk_forward(
             t >= a && t < b
         };
         tracing::info!(fold = k, "training on {train_from}..{train_to}");
+        job.progress.set_prefix(format!(
+            "fold {k}: training on {} days",
+            wf.train_ms / 86_400_000
+        ));
         let train_events: Vec<MarketEvent> = events
             .iter()
             .filter(|e| in_range(e, train_from, train_to))
@@ -173,6 +177,7 @@ pub async fn run_walk_forward(
             w.flush().map_err(|e| io(&input, e))?;
         }
         let raw = dir.join("signals.replay.jsonl");
+        job.progress.set_prefix(format!("fold {k}: trading"));
         let (_, series) = replay_with_bars(
             &config,
             &job,
@@ -223,12 +228,15 @@ pub async fn run_walk_forward(
     for s in series_all.values_mut() {
         sort_series(s);
     }
+    job.progress.set_prefix("causality audit");
     let audit = match &first_model {
         Some(m) => causality(&config, &job, m, &all_signals)?,
         None => super::audit::Audit::default(),
     };
     let replay_secs = started.elapsed().as_secs_f64();
     let markets = join(series_all, all_signals)?;
+    job.progress
+        .set_prefix("simulating trades, writing the report");
     let version = format!("walk-forward, {} folds", folds.len());
     let report = finish(&config, &job, &labels, &markets, &version, |r| {
         r.causality_audit = audit;
@@ -238,6 +246,7 @@ pub async fn run_walk_forward(
         replay_secs,
         evaluate_secs: started.elapsed().as_secs_f64() - replay_secs,
     };
+    job.progress.finish_and_clear();
     Ok((report, timing))
 }
 

@@ -32,6 +32,7 @@ pub fn run(mut config: Config, config_name: String, a: BacktestArgs) -> anyhow::
         config,
         config_name,
         out_dir: a.out.clone(),
+        progress: progress_bar(),
     };
     let rt = super::runtime()?;
     let (report, timing) = match a.walk_forward {
@@ -61,4 +62,19 @@ pub fn run(mut config: Config, config_name: String, a: BacktestArgs) -> anyhow::
         a.out.display()
     );
     Ok(())
+}
+
+/// A spinner on stderr (indicatif hides it when stderr is not a terminal): the phase, bars
+/// replayed, the event time reached and the rate.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {prefix}: {human_pos} bars, {msg} [{elapsed}]",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix("replaying");
+    bar.set_message("starting");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
