@@ -106,7 +106,7 @@ pub fn score_batch(
         }
         x.extend_from_slice(&w.data);
     }
-    let (p, r) = model.net.predict(x, batch.len(), t, f, &model.device);
+    let (p, r) = model.predict(x, batch.len());
     if p.len() != batch.len() || r.len() != batch.len() {
         return Err(InferError::Outputs(
             model.manifest.version.clone(),

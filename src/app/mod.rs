@@ -33,7 +33,7 @@ use crate::ingest::kafka::client::ensure_topics;
 use crate::ingest::kafka::{Acks, SourceItem, SourceStats};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, LiveModel, LoadedModel, load_bundle};
+use crate::registry::{BundleError, LiveModel, LoadedModel, load_bundle_with};
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
@@ -234,12 +234,13 @@ pub fn load_checked_model(
     model_dir: &Path,
     spec: &FeatureSpec,
 ) -> Result<LoadedModel, AppError> {
-    let mut model = load_bundle(model_dir, spec).map_err(|e| match e {
-        BundleError::SpecMismatch { .. } => {
-            AppError::Config(format!("{e} (features.names in {config_name})"))
-        }
-        e => e.into(),
-    })?;
+    let mut model =
+        load_bundle_with(model_dir, spec, cfg.inference.forward).map_err(|e| match e {
+            BundleError::SpecMismatch { .. } => {
+                AppError::Config(format!("{e} (features.names in {config_name})"))
+            }
+            e => e.into(),
+        })?;
     if model.manifest.seq_len != cfg.features.seq_len
         || model.manifest.bar_interval_secs != cfg.features.bar_interval_secs
     {

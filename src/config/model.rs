@@ -211,6 +211,20 @@ pub struct InferenceConfig {
     pub max_wait_us: u64,
     /// Capacity of each bounded channel between stages.
     pub channel_capacity: usize,
+    /// The forward pass that serves: `"fused"` (`model/fused.rs`, checked against burn's on
+    /// every load) or `"burn"`.
+    pub forward: Forward,
+}
+
+/// Which implementation of `SignalNet`'s forward pass serves signals.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Forward {
+    /// The fused CPU forward; a bundle whose fused outputs differ from burn's is refused.
+    #[default]
+    Fused,
+    /// burn's own forward (the reference; also the way to serve a bundle the fused check refuses).
+    Burn,
 }
 
 impl Default for InferenceConfig {
@@ -219,6 +233,7 @@ impl Default for InferenceConfig {
             max_batch: 64,
             max_wait_us: 2_000,
             channel_capacity: 1024,
+            forward: Forward::Fused,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `infer.rs` runs one.
 
 pub mod backend;
+pub mod fused;
 pub mod net;
 
 pub use net::{SignalNet, SignalNetConfig, SignalOutput};

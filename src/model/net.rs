@@ -95,19 +95,19 @@ pub const RETURN_SCALE_BPS: f64 = 100.0;
 
 #[derive(Module, Debug)]
 pub struct SignalNet<B: Backend> {
-    input: Linear<B>,
-    lstm1: BiLstm<B>,
-    norm1: LayerNorm<B>,
-    lstm2: BiLstm<B>,
-    norm2: LayerNorm<B>,
-    attn: MultiHeadAttention<B>,
-    norm3: LayerNorm<B>,
-    fc: Linear<B>,
-    relu: Relu,
-    dropout: Dropout,
-    norm_fc: LayerNorm<B>,
-    head_profitable: Linear<B>,
-    head_return: Linear<B>,
+    pub(crate) input: Linear<B>,
+    pub(crate) lstm1: BiLstm<B>,
+    pub(crate) norm1: LayerNorm<B>,
+    pub(crate) lstm2: BiLstm<B>,
+    pub(crate) norm2: LayerNorm<B>,
+    pub(crate) attn: MultiHeadAttention<B>,
+    pub(crate) norm3: LayerNorm<B>,
+    pub(crate) fc: Linear<B>,
+    pub(crate) relu: Relu,
+    pub(crate) dropout: Dropout,
+    pub(crate) norm_fc: LayerNorm<B>,
+    pub(crate) head_profitable: Linear<B>,
+    pub(crate) head_return: Linear<B>,
 }
 
 /// The two heads for a batch of B windows.

@@ -15,7 +15,7 @@ pub mod watch;
 
 pub use dir::{Action, HistoryEntry, Registry};
 pub use manifest::Manifest;
-pub use store::{BundleError, LoadedModel, load_bundle, save_bundle};
+pub use store::{BundleError, LoadedModel, load_bundle, load_bundle_with, save_bundle};
 
 use arc_swap::ArcSwap;
 use std::sync::Arc;

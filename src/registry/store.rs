@@ -1,9 +1,11 @@
 //! Bundle on disk: atomic save, checked load.
 
 use super::manifest::{MANIFEST_FORMAT, Manifest};
+use crate::config::Forward;
 use crate::features::FeatureSpec;
 use crate::model::SignalNet;
 use crate::model::backend::{Device, InferBackend};
+use crate::model::fused::FusedNet;
 use crate::scaling::{RobustScaler, StreamingScaler};
 use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
@@ -55,6 +57,22 @@ pub struct LoadedModel {
     pub spec: FeatureSpec,
     pub threshold: f64,
     pub device: Device,
+    /// The fused CPU forward of `net`, checked against it at load; `None` serves with burn's
+    /// (`inference.forward = "burn"`).
+    pub fused: Option<FusedNet>,
+}
+
+impl LoadedModel {
+    /// `(p_profitable, expected_return_bps)` per window of `x` (`[n × T × F]`, row-major), by
+    /// the forward this model serves with.
+    pub fn predict(&self, x: Vec<f32>, n: usize) -> (Vec<f32>, Vec<f32>) {
+        match &self.fused {
+            Some(f) => f.predict(&x, n),
+            None => self
+                .net
+                .predict(x, n, self.manifest.seq_len, self.spec.len(), &self.device),
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
@@ -191,6 +209,16 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, BundleErr
 /// Loads and checks a bundle. `expected` is the config's feature spec: a bundle built on another
 /// spec is refused (DESIGN.md §4).
 pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, BundleError> {
+    load_bundle_with(dir, expected, Forward::Fused)
+}
+
+/// [`load_bundle`], building the fused forward (and checking it against burn's) only for
+/// `Forward::Fused`.
+pub fn load_bundle_with(
+    dir: &Path,
+    expected: &FeatureSpec,
+    forward: Forward,
+) -> Result<LoadedModel, BundleError> {
     let invalid = |msg: String| BundleError::Invalid {
         dir: dir.to_path_buf(),
         msg,
@@ -263,18 +291,21 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
     };
     // The smoke forward runs on the loader's large stack too: a debug build's first forward
     // through burn's generic code needs more than a test thread's 2 MiB.
-    let (net, smoke) = crate::model::on_large_stack("signal-engine-load", || {
+    let (net, smoke, fused) = crate::model::on_large_stack("signal-engine-load", || {
         let net = manifest.net.init::<InferBackend>(&device).load_file(
             dir.join("model"),
             &recorder,
             &device,
         )?;
         let smoke = smoke_forward(&net, manifest.seq_len, spec.len(), &device);
-        Ok::<_, burn::record::RecorderError>((net, smoke))
+        let fused = (forward == Forward::Fused && smoke.is_ok())
+            .then(|| FusedNet::from_net(&net, manifest.seq_len, &device));
+        Ok::<_, burn::record::RecorderError>((net, smoke, fused))
     })
     .map_err(|e| weights_err(e.to_string()))?
     .map_err(|e| weights_err(e.to_string()))?;
     smoke.map_err(invalid)?;
+    let fused = fused.transpose().map_err(|e| invalid(e.to_string()))?;
     Ok(LoadedModel {
         threshold: manifest.threshold,
         manifest,
@@ -283,6 +314,7 @@ pub fn load_bundle(dir: &Path, expected: &FeatureSpec) -> Result<LoadedModel, Bu
         net,
         spec,
         device,
+        fused,
     })
 }
 

@@ -1,0 +1,749 @@
+//! The inference forward pass of exactly [`SignalNet`] in plain Rust: the same arithmetic as
+//! burn's modules at the pinned version, laid out for a CPU.
+//!
+//! In: the weights of a loaded `SignalNet` (copied once, at load) and `[n × T × F]` scaled windows.
+//! Out: per window the profitability logit and the return head (units of 100 bps), or p and bps.
+//!
+//! Where the time goes and why it is laid out so:
+//! * every matrix product is one `sgemm` call (`matrixmultiply`): the input projection of all
+//!   `n·T` steps at once, each BiLSTM layer's input-to-gate products of both directions and all
+//!   steps as one `[n·T × d] · [d × 8h]` product, then per time step only the recurrent
+//!   `[n × h] · [h × 4h]` product, accumulated in place into that step's gate rows (strided, no
+//!   copy); attention's Q, K and V as one product, its scores and context per window and head;
+//! * sigmoid, tanh and exp run over contiguous slices in branch-free code the compiler
+//!   vectorises (`exp` by range reduction and a degree-6 polynomial, ≤ 2e-7 relative; tanh by a
+//!   series near 0 where `1 − e^{−2x}` would cancel);
+//! * scratch buffers live per thread and are reused, so a call allocates only its two output
+//!   vectors once the buffers have grown to the batch;
+//! * large batches split across rayon's threads ([`PARALLEL_MIN_BATCH`]); a small batch stays on
+//!   the calling thread, where a thread hand-off would cost more than it saves.
+//!
+//! Nothing here is trusted blindly: [`FusedNet::from_net`] runs both forwards on a fixed batch
+//! and refuses the weights when they differ by more than [`MAX_ABS_DIFF`].
+
+use super::net::{RETURN_SCALE_BPS, SignalNet};
+use burn::prelude::*;
+use std::cell::RefCell;
+
+/// The largest difference allowed between the fused and burn's outputs (logit and the return
+/// head, unscaled) on the load-time check.
+pub const MAX_ABS_DIFF: f32 = 1e-4;
+
+/// Batches at least this large are split over rayon's threads, in chunks of at least half of it.
+pub const PARALLEL_MIN_BATCH: usize = 32;
+
+/// burn's `LayerNormConfig` default, which `SignalNet` uses (the field is private in burn; the
+/// load-time check would catch a model built with another).
+const LN_EPS: f32 = 1e-5;
+
+/// A dense layer: `y = x · w + b`, `w` row-major `[k × n]` (burn's row layout).
+#[derive(Clone, Debug)]
+struct Dense {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    k: usize,
+    n: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+/// One BiLSTM layer. Gate columns, per direction, in the order i, f, g (cell candidate), o.
+#[derive(Clone, Debug)]
+struct BiLayer {
+    /// `[d × 8h]`: the forward direction's four gates, then the reverse direction's.
+    wx: Vec<f32>,
+    /// `[8h]`: input and hidden biases summed.
+    b: Vec<f32>,
+    /// Per direction `[h × 4h]`.
+    wh: [Vec<f32>; 2],
+}
+
+/// The fused forward's copy of a `SignalNet`'s weights.
+#[derive(Clone, Debug)]
+pub struct FusedNet {
+    t: usize,
+    f: usize,
+    d: usize,
+    h: usize,
+    heads: usize,
+    dk: usize,
+    input: Dense,
+    lstm: [BiLayer; 2],
+    norms: [Norm; 3],
+    /// `[d × 3d]`: Q, K, V side by side.
+    qkv: Dense,
+    attn_out: Dense,
+    fc: Dense,
+    norm_fc: Norm,
+    /// `[d_hidden × 2]`: the profitability logit and the return head.
+    head: Dense,
+}
+
+/// Why the fused forward cannot serve a model.
+#[derive(Debug, thiserror::Error)]
+pub enum FusedError {
+    #[error("cannot read weight {0}: {1}")]
+    Weights(&'static str, String),
+    #[error(
+        "the fused CPU forward differs from burn's by {diff:.3e} (> {MAX_ABS_DIFF:e}) on the load-time check batch ({what}); set inference.forward = \"burn\" to serve this bundle with burn's forward"
+    )]
+    Mismatch { diff: f32, what: &'static str },
+}
+
+fn values<B: Backend, const D: usize>(
+    name: &'static str,
+    t: &Tensor<B, D>,
+) -> Result<Vec<f32>, FusedError> {
+    t.clone()
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| FusedError::Weights(name, format!("{e:?}")))
+}
+
+fn dense<B: Backend>(name: &'static str, l: &burn::nn::Linear<B>) -> Result<Dense, FusedError> {
+    let [k, n] = l.weight.val().dims();
+    let w = values(name, &l.weight.val())?;
+    let b = match &l.bias {
+        Some(b) => values(name, &b.val())?,
+        None => vec![0.0; n],
+    };
+    if b.len() != n || w.len() != k * n {
+        return Err(FusedError::Weights(name, format!("shape {k}×{n}")));
+    }
+    Ok(Dense { w, b, k, n })
+}
+
+fn norm<B: Backend>(name: &'static str, l: &burn::nn::LayerNorm<B>) -> Result<Norm, FusedError> {
+    let gamma = values(name, &l.gamma.val())?;
+    let beta = match &l.beta {
+        Some(b) => values(name, &b.val())?,
+        None => vec![0.0; gamma.len()],
+    };
+    Ok(Norm { gamma, beta })
+}
+
+fn bilayer<B: Backend>(
+    name: &'static str,
+    l: &burn::nn::BiLstm<B>,
+    d: usize,
+    h: usize,
+) -> Result<BiLayer, FusedError> {
+    let mut wx = vec![0.0; d * 8 * h];
+    let mut b = vec![0.0; 8 * h];
+    let mut wh = [vec![0.0; h * 4 * h], vec![0.0; h * 4 * h]];
+    for (dir, lstm) in [&l.forward, &l.reverse].into_iter().enumerate() {
+        let gates = [
+            &lstm.input_gate,
+            &lstm.forget_gate,
+            &lstm.cell_gate,
+            &lstm.output_gate,
+        ];
+        for (g, gate) in gates.into_iter().enumerate() {
+            let x = dense(name, &gate.input_transform)?;
+            let hh = dense(name, &gate.hidden_transform)?;
+            if (x.k, x.n, hh.k, hh.n) != (d, h, h, h) {
+                return Err(FusedError::Weights(name, "gate shape".into()));
+            }
+            let col = dir * 4 * h + g * h;
+            for r in 0..d {
+                wx[r * 8 * h + col..r * 8 * h + col + h].copy_from_slice(&x.w[r * h..(r + 1) * h]);
+            }
+            for j in 0..h {
+                b[col + j] = x.b[j] + hh.b[j];
+            }
+            for r in 0..h {
+                wh[dir][r * 4 * h + g * h..r * 4 * h + (g + 1) * h]
+                    .copy_from_slice(&hh.w[r * h..(r + 1) * h]);
+            }
+        }
+    }
+    Ok(BiLayer { wx, b, wh })
+}
+
+impl FusedNet {
+    /// Copies `net`'s weights and checks the fused forward against burn's on a fixed batch of
+    /// windows `[seq_len × n_features]`.
+    pub fn from_net<B: Backend>(
+        net: &SignalNet<B>,
+        seq_len: usize,
+        device: &B::Device,
+    ) -> Result<Self, FusedError> {
+        let fused = Self::copy(net, seq_len)?;
+        fused.check(net, device)?;
+        Ok(fused)
+    }
+
+    fn copy<B: Backend>(net: &SignalNet<B>, t: usize) -> Result<Self, FusedError> {
+        let input = dense("input", &net.input)?;
+        let (f, d) = (input.k, input.n);
+        let h = d / 2;
+        let heads = net.attn.n_heads;
+        let (q, k, v) = (
+            dense("attn.query", &net.attn.query)?,
+            dense("attn.key", &net.attn.key)?,
+            dense("attn.value", &net.attn.value)?,
+        );
+        let mut qkv = Dense {
+            w: vec![0.0; d * 3 * d],
+            b: [q.b.as_slice(), &k.b, &v.b].concat(),
+            k: d,
+            n: 3 * d,
+        };
+        for r in 0..d {
+            for (i, m) in [&q, &k, &v].into_iter().enumerate() {
+                qkv.w[r * 3 * d + i * d..r * 3 * d + (i + 1) * d]
+                    .copy_from_slice(&m.w[r * d..(r + 1) * d]);
+            }
+        }
+        let (hp, hr) = (
+            dense("head_profitable", &net.head_profitable)?,
+            dense("head_return", &net.head_return)?,
+        );
+        let dh = hp.k;
+        let mut head = Dense {
+            w: vec![0.0; dh * 2],
+            b: vec![hp.b[0], hr.b[0]],
+            k: dh,
+            n: 2,
+        };
+        for r in 0..dh {
+            head.w[2 * r] = hp.w[r];
+            head.w[2 * r + 1] = hr.w[r];
+        }
+        Ok(Self {
+            t,
+            f,
+            d,
+            h,
+            heads,
+            dk: d / heads.max(1),
+            input,
+            lstm: [
+                bilayer("lstm1", &net.lstm1, d, h)?,
+                bilayer("lstm2", &net.lstm2, d, h)?,
+            ],
+            norms: [
+                norm("norm1", &net.norm1)?,
+                norm("norm2", &net.norm2)?,
+                norm("norm3", &net.norm3)?,
+            ],
+            qkv,
+            attn_out: dense("attn.output", &net.attn.output)?,
+            fc: dense("fc", &net.fc)?,
+            norm_fc: norm("norm_fc", &net.norm_fc)?,
+            head,
+        })
+    }
+
+    /// The fixed check batch: a zero window, a ±3 pattern near the scaler's clip range, and
+    /// smooth mid-range values; compared on the raw heads.
+    fn check<B: Backend>(&self, net: &SignalNet<B>, device: &B::Device) -> Result<(), FusedError> {
+        let n = 3;
+        let w = self.t * self.f;
+        let mut x = vec![0.0f32; n * w];
+        for (i, v) in x[w..2 * w].iter_mut().enumerate() {
+            *v = 3.0 * ((i as f32) * 0.37).sin();
+        }
+        for (i, v) in x[2 * w..].iter_mut().enumerate() {
+            *v = ((i as f32) * 0.011).cos() - 0.25;
+        }
+        let (logit, ret) = self.forward_raw(&x, n);
+        let out = net.forward(Tensor::<B, 3>::from_data(
+            TensorData::new(x, [n, self.t, self.f]),
+            device,
+        ));
+        let want_logit = values("check", &out.logit)?;
+        let want_ret = values("check", &out.expected_return_bps)?;
+        let diff = |a: &[f32], b: &[f32], scale: f32| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| (a - b / scale).abs())
+                .fold(
+                    0.0f32,
+                    |m, v| if v.is_nan() { f32::INFINITY } else { m.max(v) },
+                )
+        };
+        let dl = diff(&logit, &want_logit, 1.0);
+        if dl > MAX_ABS_DIFF {
+            return Err(FusedError::Mismatch {
+                diff: dl,
+                what: "profitability logit",
+            });
+        }
+        let dr = diff(&ret, &want_ret, RETURN_SCALE_BPS as f32);
+        if dr > MAX_ABS_DIFF {
+            return Err(FusedError::Mismatch {
+                diff: dr,
+                what: "return head",
+            });
+        }
+        Ok(())
+    }
+
+    pub fn seq_len(&self) -> usize {
+        self.t
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.f
+    }
+
+    /// `(p_profitable, expected_return_bps)` per window of `x` (`[n × T × F]`, row-major).
+    pub fn predict(&self, x: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
+        let (mut p, mut r) = self.forward_raw(x, n);
+        p.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
+        r.iter_mut().for_each(|v| *v *= RETURN_SCALE_BPS as f32);
+        (p, r)
+    }
+
+    /// `(logit, return head in units of 100 bps)` per window.
+    pub fn forward_raw(&self, x: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
+        let w = self.t * self.f;
+        assert_eq!(x.len(), n * w, "fused forward: x is not [n × T × F]");
+        let mut out = vec![0.0f32; 2 * n];
+        if n >= PARALLEL_MIN_BATCH && rayon::current_num_threads() > 1 {
+            use rayon::prelude::*;
+            let per = n
+                .div_ceil(rayon::current_num_threads())
+                .max(PARALLEL_MIN_BATCH / 2);
+            out.par_chunks_mut(2 * per)
+                .zip(x.par_chunks(per * w))
+                .for_each(|(o, x)| self.run(x, x.len() / w, o));
+        } else {
+            self.run(x, n, &mut out);
+        }
+        let (logit, ret) = out.chunks_exact(2).map(|c| (c[0], c[1])).unzip();
+        (logit, ret)
+    }
+
+    /// The forward of `n` windows on this thread's scratch; writes `[n × 2]` into `out`.
+    fn run(&self, x: &[f32], n: usize, out: &mut [f32]) {
+        SCRATCH.with(|s| {
+            let s = &mut *s.borrow_mut();
+            self.run_with(s, x, n, out);
+        });
+    }
+
+    fn run_with(&self, s: &mut Scratch, x: &[f32], n: usize, out: &mut [f32]) {
+        let (t, d, h) = (self.t, self.d, self.h);
+        let rows = n * t;
+        grow(&mut s.a, rows * d);
+        grow(&mut s.b, rows * d);
+        // Gates of both directions (8h = 4d) or Q, K, V (3d) per row.
+        grow(&mut s.g, rows * 4 * d);
+        grow(&mut s.hs, n * h);
+        grow(&mut s.cs, n * h);
+        grow(&mut s.scores, t * t);
+        grow(&mut s.z, n * 2 * d);
+        grow(&mut s.y, n * self.fc.n);
+
+        // Input projection: a = x · W_in + b.
+        linear(&self.input, x, rows, &mut s.a[..rows * d]);
+        // Two BiLSTM layers with residual and LayerNorm: a → b, then b → a.
+        for (layer, norm) in self.lstm.iter().zip(&self.norms) {
+            self.bilstm(layer, s, n);
+            let (a, b) = (&mut s.a[..rows * d], &s.b[..rows * d]);
+            add_norm(a, b, norm, d);
+        }
+        // Self-attention: g = a · [Wq Wk Wv] + b; b = context; then a = LN(b · Wo + bo + a).
+        let g = &mut s.g[..rows * 3 * d];
+        linear(&self.qkv, &s.a[..rows * d], rows, g);
+        let scale = 1.0 / (self.dk as f32).sqrt();
+        for w in 0..n {
+            for e in 0..self.heads {
+                let q = &g[w * t * 3 * d + e * self.dk..];
+                let k = &g[w * t * 3 * d + d + e * self.dk..];
+                let v = &g[w * t * 3 * d + 2 * d + e * self.dk..];
+                let sc = &mut s.scores[..t * t];
+                // scores = q · kᵀ · scale  ([T × dk] · [dk × T]), both read with row stride 3d.
+                sgemm(
+                    (t, self.dk, t),
+                    scale,
+                    (q, 3 * d, 1),
+                    (k, 1, 3 * d),
+                    0.0,
+                    (sc, t),
+                );
+                for row in sc.chunks_exact_mut(t) {
+                    softmax(row);
+                }
+                let ctx = &mut s.b[w * t * d + e * self.dk..];
+                sgemm(
+                    (t, t, self.dk),
+                    1.0,
+                    (&s.scores[..t * t], t, 1),
+                    (v, 3 * d, 1),
+                    0.0,
+                    (ctx, d),
+                );
+            }
+        }
+        linear(&self.attn_out, &s.b[..rows * d], rows, &mut s.g[..rows * d]);
+        add_norm(&mut s.a[..rows * d], &s.g[..rows * d], &self.norms[2], d);
+        // z = [last step, mean over T] per window.
+        let z = &mut s.z[..n * 2 * d];
+        for w in 0..n {
+            let win = &s.a[w * t * d..(w + 1) * t * d];
+            let (last, mean) = z[w * 2 * d..(w + 1) * 2 * d].split_at_mut(d);
+            last.copy_from_slice(&win[(t - 1) * d..]);
+            mean.fill(0.0);
+            for step in win.chunks_exact(d) {
+                for (m, v) in mean.iter_mut().zip(step) {
+                    *m += v;
+                }
+            }
+            let inv = 1.0 / t as f32;
+            mean.iter_mut().for_each(|m| *m *= inv);
+        }
+        let dh = self.fc.n;
+        let y = &mut s.y[..n * dh];
+        linear(&self.fc, z, n, y);
+        y.iter_mut().for_each(|v| *v = v.max(0.0));
+        for row in y.chunks_exact_mut(dh) {
+            layer_norm(row, &self.norm_fc);
+        }
+        linear(&self.head, y, n, &mut out[..2 * n]);
+    }
+
+    /// `s.a` (`[n·T × d]`) through one BiLSTM layer into `s.b`.
+    fn bilstm(&self, l: &BiLayer, s: &mut Scratch, n: usize) {
+        let (t, d, h) = (self.t, self.d, self.h);
+        let rows = n * t;
+        let g = &mut s.g[..rows * 8 * h];
+        gemm_bias(&s.a[..rows * d], rows, d, &l.wx, &l.b, g);
+        for dir in 0..2 {
+            let hs = &mut s.hs[..n * h];
+            let cs = &mut s.cs[..n * h];
+            hs.fill(0.0);
+            cs.fill(0.0);
+            for step in 0..t {
+                let ti = if dir == 0 { step } else { t - 1 - step };
+                // gates[w] = g[w·T + ti, dir·4h ..] += h_prev[w] · W_h (in place, strided rows).
+                let at = ti * 8 * h + dir * 4 * h;
+                if step > 0 {
+                    sgemm(
+                        (n, h, 4 * h),
+                        1.0,
+                        (hs, h, 1),
+                        (&l.wh[dir], 4 * h, 1),
+                        1.0,
+                        (&mut g[at..], t * 8 * h),
+                    );
+                }
+                for w in 0..n {
+                    let gates = &mut g[at + w * t * 8 * h..at + w * t * 8 * h + 4 * h];
+                    let (ifg, o) = gates.split_at_mut(3 * h);
+                    let (if_, gg) = ifg.split_at_mut(2 * h);
+                    sigmoid_slice(if_);
+                    tanh_slice(gg);
+                    sigmoid_slice(o);
+                    let c = &mut cs[w * h..(w + 1) * h];
+                    let hw = &mut hs[w * h..(w + 1) * h];
+                    for j in 0..h {
+                        c[j] = if_[h + j] * c[j] + if_[j] * gg[j];
+                        hw[j] = c[j];
+                    }
+                    tanh_slice(hw);
+                    for j in 0..h {
+                        hw[j] *= o[j];
+                    }
+                    let row = (w * t + ti) * d + dir * h;
+                    s.b[row..row + h].copy_from_slice(hw);
+                }
+            }
+        }
+    }
+}
+
+/// Per-thread buffers, grown to the largest batch seen and reused.
+#[derive(Default)]
+struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    g: Vec<f32>,
+    hs: Vec<f32>,
+    cs: Vec<f32>,
+    scores: Vec<f32>,
+    z: Vec<f32>,
+    y: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn grow(v: &mut Vec<f32>, len: usize) {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+}
+
+/// `c = alpha · a · b + beta · c` for `(m, k, n)`, each matrix given as (slice, row stride,
+/// column stride); `c` as (slice, row stride) with unit column stride.
+fn sgemm(
+    (m, k, n): (usize, usize, usize),
+    alpha: f32,
+    (a, rsa, csa): (&[f32], usize, usize),
+    (b, rsb, csb): (&[f32], usize, usize),
+    beta: f32,
+    (c, rsc): (&mut [f32], usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    // The last element each operand touches must be inside its slice: that is what makes the
+    // raw-pointer call below sound.
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(
+        k == 0 || last(m, k, rsa, csa) < a.len(),
+        "sgemm: a too short"
+    );
+    assert!(
+        k == 0 || last(k, n, rsb, csb) < b.len(),
+        "sgemm: b too short"
+    );
+    assert!(last(m, n, rsc, 1) < c.len(), "sgemm: c too short");
+    // SAFETY: the asserts above keep every access in bounds; `c` is a unique borrow and does not
+    // alias `a` or `b` (distinct borrows).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            1,
+        );
+    }
+}
+
+/// `y = x · w + b` for `rows` rows of `x` (`[rows × k]`), `w` `[k × n]`.
+fn gemm_bias(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], y: &mut [f32]) {
+    let n = b.len();
+    for row in y[..rows * n].chunks_exact_mut(n) {
+        row.copy_from_slice(b);
+    }
+    sgemm((rows, k, n), 1.0, (x, k, 1), (w, n, 1), 1.0, (y, n));
+}
+
+fn linear(l: &Dense, x: &[f32], rows: usize, y: &mut [f32]) {
+    if rows == 0 {
+        return;
+    }
+    gemm_bias(x, rows, l.k, &l.w, &l.b, y);
+}
+
+/// `a = LayerNorm(a + b)` row by row.
+fn add_norm(a: &mut [f32], b: &[f32], norm: &Norm, d: usize) {
+    for (ra, rb) in a.chunks_exact_mut(d).zip(b.chunks_exact(d)) {
+        for (x, y) in ra.iter_mut().zip(rb) {
+            *x += y;
+        }
+        layer_norm(ra, norm);
+    }
+}
+
+/// Biased variance, as burn's `layer_norm`.
+fn layer_norm(x: &mut [f32], n: &Norm) {
+    let len = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / len;
+    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / len;
+    let inv = 1.0 / (var + LN_EPS).sqrt();
+    for ((v, g), b) in x.iter_mut().zip(&n.gamma).zip(&n.beta) {
+        *v = (*v - mean) * inv * g + b;
+    }
+}
+
+fn softmax(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in row.iter_mut() {
+        *v -= max;
+    }
+    exp_slice(row);
+    let inv = 1.0 / row.iter().sum::<f32>();
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// e^x for one value, branch-free (so loops over it vectorise): x = n·ln2 + r with |r| ≤ ln2/2,
+/// e^r by Cephes' degree-6 polynomial, 2^n put into the exponent bits. Inputs are clamped to
+/// [-87.3, 88.7], where e^x is a normal f32.
+#[inline(always)]
+pub fn exp_approx(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split so n·LN2_HI is exact for |n| < 2^9.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.3, 88.7);
+    let n = (x * LOG2E).round();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let r2 = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let e = p * r2 + r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    e * scale
+}
+
+/// σ(x) = 1 / (1 + e^{−x}).
+#[inline(always)]
+pub fn sigmoid_approx(x: f32) -> f32 {
+    1.0 / (1.0 + exp_approx(-x))
+}
+
+/// tanh(x): `(1 − e^{−2|x|}) / (1 + e^{−2|x|})` with x's sign, and an odd series below
+/// |x| = 0.125, where the subtraction would lose the relative accuracy.
+#[inline(always)]
+pub fn tanh_approx(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp_approx(-2.0 * a);
+    let big = (1.0 - e) / (1.0 + e);
+    let x2 = x * x;
+    let small = a
+        * (1.0
+            + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+    let t = if a < 0.125 { small } else { big };
+    t.copysign(x)
+}
+
+fn exp_slice(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = exp_approx(*x));
+}
+
+fn sigmoid_slice(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = sigmoid_approx(*x));
+}
+
+fn tanh_slice(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = tanh_approx(*x));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SignalNetConfig;
+    use crate::model::backend::{InferBackend, device};
+
+    fn rel(a: f32, b: f64) -> f64 {
+        ((a as f64 - b) / b.abs().max(f64::MIN_POSITIVE)).abs()
+    }
+
+    #[test]
+    fn exp_sigmoid_and_tanh_are_within_1e_6_relative() {
+        let (mut e, mut s, mut t) = (0.0f64, 0.0f64, 0.0f64);
+        let mut x = -80.0f32;
+        while x < 80.0 {
+            let xd = x as f64;
+            e = e.max(rel(exp_approx(x), xd.exp()));
+            s = s.max(rel(sigmoid_approx(x), 1.0 / (1.0 + (-xd).exp())));
+            if x != 0.0 {
+                t = t.max(rel(tanh_approx(x), xd.tanh()));
+            }
+            x += 0.000_731;
+        }
+        for x in [1e-30f32, 1e-6, 0.01, 0.124_999, 0.125, 0.125_001, 9.0, 20.0] {
+            for x in [x, -x] {
+                t = t.max(rel(tanh_approx(x), (x as f64).tanh()));
+            }
+        }
+        assert!(e < 1e-6, "exp {e}");
+        assert!(s < 1e-6, "sigmoid {s}");
+        assert!(t < 1e-6, "tanh {t}");
+        assert_eq!(tanh_approx(0.0), 0.0);
+        assert_eq!(sigmoid_approx(-200.0), 0.0);
+        assert_eq!(sigmoid_approx(200.0), 1.0);
+    }
+
+    fn random(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 5.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fused_copy_that_differs_from_burn_is_refused() {
+        let dev = device();
+        let net: SignalNet<InferBackend> = SignalNetConfig::new(4)
+            .with_d_model(8)
+            .with_n_heads(2)
+            .with_d_hidden(4)
+            .init(&dev);
+        let mut fused = FusedNet::copy(&net, 6).unwrap();
+        fused.check(&net, &dev).unwrap();
+        fused.lstm[1].wh[1][3] += 0.5;
+        let err = fused.check(&net, &dev).unwrap_err();
+        assert!(matches!(err, FusedError::Mismatch { .. }), "{err}");
+        assert!(err.to_string().contains("inference.forward"), "{err}");
+    }
+
+    /// The bundled model: `load_bundle` serves with the checked fused forward, `"burn"` with
+    /// burn's; both agree.
+    #[test]
+    fn the_bundled_model_serves_fused_by_default_and_burn_on_request() {
+        use crate::config::{Config, Forward};
+        use crate::registry::load_bundle_with;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (cfg, _) = Config::load(Some(&root.join("config/default.toml"))).unwrap();
+        assert_eq!(cfg.inference.forward, Forward::Fused);
+        let spec = crate::features::FeatureSpec::new(&cfg.features.names).unwrap();
+        let dir = root.join("models/default");
+        let fused = load_bundle_with(&dir, &spec, Forward::Fused).unwrap();
+        let burn = load_bundle_with(&dir, &spec, Forward::Burn).unwrap();
+        assert!(fused.fused.is_some() && burn.fused.is_none());
+        let (t, f) = (fused.manifest.seq_len, fused.spec.len());
+        let x = random(5 * t * f, 99);
+        let (p, r) = fused.predict(x.clone(), 5);
+        let (bp, br) = burn.predict(x.clone(), 5);
+        assert_eq!(
+            (bp.clone(), br.clone()),
+            burn.net.predict(x, 5, t, f, &burn.device)
+        );
+        for i in 0..5 {
+            assert!((p[i] - bp[i]).abs() < 1e-5 && (r[i] - br[i]).abs() < 1e-2);
+        }
+    }
+
+    /// The fused forward against burn's on random weights and windows, at batch sizes on both
+    /// sides of the parallel split.
+    #[test]
+    fn fused_matches_burn() {
+        let dev = device();
+        for (f, d, heads, dh, t) in [(5, 16, 4, 8, 7), (9, 32, 4, 16, 20)] {
+            let cfg = SignalNetConfig::new(f)
+                .with_d_model(d)
+                .with_n_heads(heads)
+                .with_d_hidden(dh);
+            let net: SignalNet<InferBackend> = cfg.init(&dev);
+            let fused = FusedNet::from_net(&net, t, &dev).unwrap();
+            for n in [1, 3, PARALLEL_MIN_BATCH + 5] {
+                let x = random(n * t * f, (n * 31 + d) as u64);
+                let (p, r) = fused.predict(&x, n);
+                let (bp, br) = net.predict(x, n, t, f, &dev);
+                for i in 0..n {
+                    assert!((p[i] - bp[i]).abs() < 1e-5, "n {n} p {} vs {}", p[i], bp[i]);
+                    assert!((r[i] - br[i]).abs() < 1e-2, "n {n} r {} vs {}", r[i], br[i]);
+                }
+            }
+        }
+    }
+}
