@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch (CPU) reference of SignalNet for the training-speed benchmark (issue 4, "Speed").
+"""PyTorch (CPU) reference of SignalNet: the training-speed benchmark (issue 4) and, with a
+bundle's exported weights, the inference equivalence check and benchmark (issue 10).
 
 The same architecture and sizes as src/model/net.rs (DESIGN.md §5), the same loss as
 src/trainer/train.rs and the same optimiser settings, timed the same way as benches/training.rs:
@@ -7,18 +8,32 @@ one untimed warm-up step, then `--steps` full training steps at `--batch` on ran
 windows/s from the median step (robust to bursts of other load on a shared machine).
 scripts/bench_training.sh runs both on the same machine and reports burn/torch.
 
+With `--weights FILE` (written by `signal-engine export-weights`: the bundle's weights under this
+module's state_dict names, a check batch and the engine's outputs on it) the model is the engine's:
+  --check   runs the check batch and fails unless p and the return agree with the engine's to 1e-4
+            (the return head in its training unit of 100 bps);
+  --infer   times inference (`torch.inference_mode`, eval mode): batch 1 over `--calls` calls
+            (p50, p99), and batches 64 and 256 (windows/s of the median of `--reps` calls).
+scripts/bench_inference.sh runs it beside benches/inference.rs.
+
 Prints machine-readable lines:
   torch_train windows_per_s=.. step_ms=.. step_ms_mean=.. step_ms_min=.. batch=.. steps=.. threads=.. params=..
   torch_phases forward_ms=.. backward_ms=.. optim_ms=..
   torch_layer name=bilstm|attention forward_ms=.. fwd_bwd_ms=..   (with --breakdown)
+  torch_check max_abs_p=.. max_abs_return_head=.. ok=1|0            (with --weights --check)
+  torch_infer batch=.. threads=.. p50_us=.. p99_us=.. windows_per_s=..   (with --weights --infer)
 
 Usage: reference_model.py [--batch 256] [--steps N (default $BENCH_STEPS or 5)] [--threads N]
        [--breakdown]
+       reference_model.py --weights FILE [--check] [--infer [--calls 500] [--reps 20]] [--threads N]
 """
 
 import argparse
+import json
 import os
 import statistics
+import struct
+import sys
 import time
 
 import torch
@@ -154,15 +169,96 @@ def bench_layers(batch, steps):
     time_layer("attention", steps, x, lambda x: attn(x, x, x, need_weights=False)[0])
 
 
+def load_safetensors(path):
+    """(tensors, metadata) of a safetensors file: an 8-byte little-endian header length, a JSON
+    header (dtype, shape, byte offsets per tensor; `__metadata__`), then the raw data."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    data = blob[8 + n:]
+    tensors = {}
+    for name, info in header.items():
+        if info["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {info['dtype']}, expected F32")
+        lo, hi = info["data_offsets"]
+        t = torch.frombuffer(bytearray(data[lo:hi]), dtype=torch.float32)
+        tensors[name] = t.reshape(info["shape"])
+    return tensors, meta
+
+
+def engine_model(path):
+    """The engine's model from `signal-engine export-weights`, in eval mode; and the check batch."""
+    tensors, meta = load_safetensors(path)
+    check = {k[len("check."):]: tensors.pop(k) for k in list(tensors) if k.startswith("check.")}
+    model = SignalNet(n_features=int(meta["n_features"]), d=int(meta["d_model"]),
+                      heads=int(meta["n_heads"]), hidden=int(meta["d_hidden"]))
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    return model, check, meta
+
+
+def check_outputs(model, check):
+    with torch.inference_mode():
+        logit, ret = model(check["x"])
+    dp = (torch.sigmoid(logit) - check["p"]).abs().max().item()
+    dr = ((ret - check["return_bps"]) / RETURN_SCALE_BPS).abs().max().item()
+    ok = dp <= 1e-4 and dr <= 1e-4
+    print(f"torch_check max_abs_p={dp:.3e} max_abs_return_head={dr:.3e} ok={int(ok)}")
+    return ok
+
+
+def bench_infer(model, seq_len, n_features, threads, calls, reps):
+    gen = torch.Generator().manual_seed(SEED)
+    with torch.inference_mode():
+        x = torch.randn(1, seq_len, n_features, generator=gen)
+        for _ in range(20):
+            model(x)
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - t0) * 1e6)
+        times.sort()
+        p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+        print(f"torch_infer batch=1 threads={threads} p50_us={p50:.1f} p99_us={p99:.1f} "
+              f"windows_per_s={1e6 / p50:.1f}")
+        for batch in (64, 256):
+            x = torch.randn(batch, seq_len, n_features, generator=gen)
+            model(x)
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                model(x)
+                times.append((time.perf_counter() - t0) * 1e6)
+            med = statistics.median(times)
+            print(f"torch_infer batch={batch} threads={threads} p50_us={med:.1f} "
+                  f"p99_us={max(times):.1f} windows_per_s={batch * 1e6 / med:.1f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--steps", type=int, default=int(os.environ.get("BENCH_STEPS", "5")))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--weights", help="safetensors from `signal-engine export-weights`")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--infer", action="store_true")
+    ap.add_argument("--calls", type=int, default=500)
+    ap.add_argument("--reps", type=int, default=20)
     args = ap.parse_args()
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
+    if args.weights:
+        model, check, meta = engine_model(args.weights)
+        if args.check and not check_outputs(model, check):
+            sys.exit(1)
+        if args.infer:
+            bench_infer(model, int(meta["seq_len"]), int(meta["n_features"]),
+                        torch.get_num_threads(), max(args.calls, 100), max(args.reps, 5))
+        return
     steps = max(args.steps, 1)
     bench_train(args.batch, steps, torch.get_num_threads())
     if args.breakdown:

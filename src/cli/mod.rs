@@ -3,6 +3,7 @@
 
 mod backtest;
 mod collect;
+mod export;
 mod features;
 mod models;
 mod publish;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Replay history through the live path, simulate the bot's trades (`[backtest]`), and
     /// report them against baselines.
     Backtest(backtest::BacktestArgs),
+    /// Write a bundle's weights as safetensors in PyTorch's parameter names, with a check batch
+    /// (for `scripts/reference_model.py`).
+    ExportWeights(export::ExportArgs),
 }
 
 /// Runs the parsed command.
@@ -68,6 +72,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Collect(a) => collect::run(config, name, a),
         Command::Models(a) => models::run(config, name, a),
         Command::Backtest(a) => backtest::run(config, name, a),
+        Command::ExportWeights(a) => export::run(config, a),
     }
 }
 

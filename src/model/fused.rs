@@ -285,6 +285,81 @@ impl FusedNet {
         Ok(())
     }
 
+    /// The weights as a PyTorch `state_dict` of `scripts/reference_model.py`'s `SignalNet`
+    /// (`nn.Linear` weights `[out × in]`, `nn.LSTM` gates i, f, g, o stacked, `bias_ih` holding
+    /// both biases and `bias_hh` zero, `nn.MultiheadAttention`'s `in_proj` as Q, K, V stacked):
+    /// (name, shape, row-major values), in a fixed order.
+    pub fn torch_state_dict(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let (d, h) = (self.d, self.h);
+        type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+        fn linear(name: &str, l: &Dense, out: &mut Tensors) {
+            out.push((
+                format!("{name}.weight"),
+                vec![l.n, l.k],
+                transpose(&l.w, l.k, l.n),
+            ));
+            out.push((format!("{name}.bias"), vec![l.n], l.b.clone()));
+        }
+        let mut out = Tensors::new();
+        linear("input", &self.input, &mut out);
+        let norms = ["norm1", "norm2", "norm3"];
+        for (i, layer) in self.lstm.iter().enumerate() {
+            for (dir, suffix) in ["", "_reverse"].into_iter().enumerate() {
+                let wx: Vec<f32> = (0..d)
+                    .flat_map(|r| layer.wx[r * 8 * h + dir * 4 * h..][..4 * h].to_vec())
+                    .collect();
+                let name = |w: &str| format!("lstm{}.{w}_l0{suffix}", i + 1);
+                out.push((name("weight_ih"), vec![4 * h, d], transpose(&wx, d, 4 * h)));
+                out.push((
+                    name("weight_hh"),
+                    vec![4 * h, h],
+                    transpose(&layer.wh[dir], h, 4 * h),
+                ));
+                out.push((
+                    name("bias_ih"),
+                    vec![4 * h],
+                    layer.b[dir * 4 * h..(dir + 1) * 4 * h].to_vec(),
+                ));
+                out.push((name("bias_hh"), vec![4 * h], vec![0.0; 4 * h]));
+            }
+            let n = &self.norms[i];
+            out.push((format!("{}.weight", norms[i]), vec![d], n.gamma.clone()));
+            out.push((format!("{}.bias", norms[i]), vec![d], n.beta.clone()));
+        }
+        out.push((
+            "attn.in_proj_weight".into(),
+            vec![3 * d, d],
+            transpose(&self.qkv.w, d, 3 * d),
+        ));
+        out.push(("attn.in_proj_bias".into(), vec![3 * d], self.qkv.b.clone()));
+        linear("attn.out_proj", &self.attn_out, &mut out);
+        let n = &self.norms[2];
+        out.push(("norm3.weight".into(), vec![d], n.gamma.clone()));
+        out.push(("norm3.bias".into(), vec![d], n.beta.clone()));
+        linear("fc", &self.fc, &mut out);
+        let dh = self.fc.n;
+        out.push((
+            "norm_fc.weight".into(),
+            vec![dh],
+            self.norm_fc.gamma.clone(),
+        ));
+        out.push(("norm_fc.bias".into(), vec![dh], self.norm_fc.beta.clone()));
+        for (j, name) in ["head_profitable", "head_return"].into_iter().enumerate() {
+            let w: Vec<f32> = (0..dh).map(|r| self.head.w[r * 2 + j]).collect();
+            out.push((format!("{name}.weight"), vec![1, dh], w));
+            out.push((format!("{name}.bias"), vec![1], vec![self.head.b[j]]));
+        }
+        out
+    }
+
+    /// The check batch of [`FusedNet::from_net`]'s kind, for exports: `[n × T × F]`.
+    pub fn probe_windows(&self, n: usize) -> Vec<f32> {
+        let w = self.t * self.f;
+        (0..n * w)
+            .map(|i| 3.0 * ((i as f32) * 0.37 + (i / w) as f32).sin())
+            .collect()
+    }
+
     pub fn seq_len(&self) -> usize {
         self.t
     }
@@ -475,6 +550,17 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// `[rows × cols]` row-major → `[cols × rows]` row-major.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
 }
 
 fn grow(v: &mut Vec<f32>, len: usize) {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Inference speed of the served model (models/default: T = 60, F = 32, d = 128) on CPU: the fused
+# forward (src/model/fused.rs), burn's forward of the same weights, and the PyTorch reference of the
+# same architecture loaded with the same weights (scripts/reference_model.py, torch CPU,
+# inference_mode), at batch 1 (p50, p99 over BENCH_CALLS calls) and batches 64 and 256 (windows/s),
+# with 1 and 2 threads, one after the other on this machine. Before timing, PyTorch must reproduce
+# the engine's outputs on the exported check batch to 1e-4, so the three time the same model.
+# Prints a table with the ratios (goals, issue 10: fused batch-1 p50 <= 0.5x torch's; fused
+# throughput at 64 and 256 >= 2x torch's) and each path's GFLOP/s against this machine's sgemm
+# (matrixmultiply, 512^3) measured in the same run; writes it, with the raw lines, to
+# $CARGO_TARGET_DIR (or target/)/bench_inference.txt.
+#
+# Usage: scripts/bench_inference.sh        Env: BENCH_CALLS (500), BENCH_REPS (20),
+#        BENCH_THREAD_COUNTS ("1 2"), BENCH_VENV (.venv-bench; created from
+#        scripts/bench-requirements.txt, which says why it lists NVIDIA wheels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+calls="${BENCH_CALLS:-500}"
+reps="${BENCH_REPS:-20}"
+thread_counts="${BENCH_THREAD_COUNTS:-1 2}"
+venv="${BENCH_VENV:-.venv-bench}"
+out_dir="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$out_dir"
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  echo '*' > "$venv/.gitignore"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+  -r scripts/bench-requirements.txt
+
+echo "bench_inference: building (release)" >&2
+cargo build --release --quiet
+cargo bench --bench inference --no-run --quiet
+weights="$out_dir/bench_inference.safetensors"
+"$out_dir/release/signal-engine" export-weights --model models/default --out "$weights" >&2
+check="$("$venv/bin/python" scripts/reference_model.py --weights "$weights" --check --threads 1)" || {
+  echo "bench_inference: PyTorch does not reproduce the engine's outputs: $check" >&2
+  exit 1
+}
+
+raw="$check"$'\n'
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+for th in $thread_counts; do
+  echo "bench_inference: $th thread(s): fused and burn" >&2
+  raw+="$(BENCH_THREADS="$th" BENCH_CALLS="$calls" BENCH_REPS="$reps" \
+    cargo bench --bench inference --quiet)"$'\n'
+  echo "bench_inference: $th thread(s): torch" >&2
+  raw+="$("$venv/bin/python" scripts/reference_model.py --weights "$weights" --infer \
+    --threads "$th" --calls "$calls" --reps "$reps")"$'\n'
+done
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# value PATH BATCH THREADS KEY
+value() {
+  grep "^$1_infer batch=$2 threads=$3 " <<< "$raw" | sed -n "s/.* $4=\([^ ]*\).*/\1/p" | head -n 1
+}
+table="$(
+  echo "| threads | batch | fused p50 µs | burn p50 µs | torch p50 µs | fused p99 µs | torch p99 µs | fused w/s | burn w/s | torch w/s | torch/fused time | burn/fused time | fused GFLOP/s (sgemm ceiling) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for th in $thread_counts; do
+    ceiling="$(grep "^sgemm threads=$th " <<< "$raw" | sed -n 's/.* gflops=\([^ ]*\).*/\1/p' | head -n 1)"
+    for b in 1 64 256; do
+      fp="$(value fused "$b" "$th" p50_us)"; bp="$(value burn "$b" "$th" p50_us)"
+      tp="$(value torch "$b" "$th" p50_us)"
+      awk -v th="$th" -v b="$b" -v fp="$fp" -v bp="$bp" -v tp="$tp" \
+        -v f99="$(value fused "$b" "$th" p99_us)" -v t99="$(value torch "$b" "$th" p99_us)" \
+        -v fw="$(value fused "$b" "$th" windows_per_s)" -v bw="$(value burn "$b" "$th" windows_per_s)" \
+        -v tw="$(value torch "$b" "$th" windows_per_s)" -v gf="$(value fused "$b" "$th" gflops)" \
+        -v ceil="$ceiling" 'BEGIN {
+          printf "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f of %.1f (%.0f %%) |\n",
+            th, b, fp, bp, tp, f99, t99, fw, bw, tw, tp / fp, bp / fp, gf, ceil, 100 * gf / ceil }'
+    done
+  done
+)"
+report="$(
+  echo "Inference, models/default (T 60, F 32, d 128), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+  echo "load average before: $load_before, after: $load_after"
+  echo
+  echo "$table"
+  echo
+  echo "Goals: batch 1 torch/fused >= 2.0 (fused p50 <= 0.5x torch's); batches 64 and 256 torch/fused >= 2.0."
+  echo
+  echo "$raw"
+)"
+echo "$report" > "$out_dir/bench_inference.txt"
+echo "$report"
