@@ -429,15 +429,15 @@ impl FusedNet {
         let g = &mut s.g[..rows * 3 * d];
         linear(&self.qkv, &s.a[..rows * d], rows, g);
         let scale = 1.0 / (self.dk as f32).sqrt();
+        let dk = self.dk;
         for w in 0..n {
             for e in 0..self.heads {
-                let q = &g[w * t * 3 * d + e * self.dk..];
-                let k = &g[w * t * 3 * d + d + e * self.dk..];
-                let v = &g[w * t * 3 * d + 2 * d + e * self.dk..];
+                let base = w * t * 3 * d + e * dk;
+                let (q, k, v) = (&g[base..], &g[base + d..], &g[base + 2 * d..]);
                 let sc = &mut s.scores[..t * t];
                 // scores = q · kᵀ · scale  ([T × dk] · [dk × T]), both read with row stride 3d.
                 sgemm(
-                    (t, self.dk, t),
+                    (t, dk, t),
                     scale,
                     (q, 3 * d, 1),
                     (k, 1, 3 * d),
@@ -447,9 +447,9 @@ impl FusedNet {
                 for row in sc.chunks_exact_mut(t) {
                     softmax(row);
                 }
-                let ctx = &mut s.b[w * t * d + e * self.dk..];
+                let ctx = &mut s.b[w * t * d + e * dk..];
                 sgemm(
-                    (t, t, self.dk),
+                    (t, t, dk),
                     1.0,
                     (&s.scores[..t * t], t, 1),
                     (v, 3 * d, 1),
@@ -500,7 +500,15 @@ impl FusedNet {
                 let ti = if dir == 0 { step } else { t - 1 - step };
                 // gates[w] = g[w·T + ti, dir·4h ..] += h_prev[w] · W_h (in place, strided rows).
                 let at = ti * 8 * h + dir * 4 * h;
-                if step > 0 {
+                if step > 0 && n <= SMALL_BATCH {
+                    rows_times_matrix(
+                        (hs, h),
+                        (n, h),
+                        (&l.wh[dir], 4 * h),
+                        4 * h,
+                        (&mut g[at..], t * 8 * h),
+                    );
+                } else if step > 0 {
                     sgemm(
                         (n, h, 4 * h),
                         1.0,
@@ -616,6 +624,67 @@ fn sgemm(
     }
 }
 
+/// Up to this many windows, the recurrent product runs as row-times-matrix accumulations over
+/// the weights as laid out (no packing); above it, sgemm's packing pays for itself.
+const SMALL_BATCH: usize = 4;
+
+/// `c[r] += a[r] · w` for each of the `n` rows of `a` (`[n × k]`), `w` `[k × width]`; each of
+/// `a`, `w` and `c` given with its row stride.
+fn rows_times_matrix(
+    (a, rsa): (&[f32], usize),
+    (n, k): (usize, usize),
+    (w, rsw): (&[f32], usize),
+    width: usize,
+    (c, rsc): (&mut [f32], usize),
+) {
+    type Args<'a> = (
+        &'a [f32],
+        usize,
+        usize,
+        usize,
+        &'a [f32],
+        usize,
+        usize,
+        &'a mut [f32],
+        usize,
+    );
+    #[inline(always)]
+    fn run((a, rsa, n, k, w, rsw, width, c, rsc): Args) {
+        for r in 0..n {
+            let row = &mut c[r * rsc..r * rsc + width];
+            for j in 0..k {
+                let x = a[r * rsa + j];
+                for (o, v) in row.iter_mut().zip(&w[j * rsw..j * rsw + width]) {
+                    *o += x * v;
+                }
+            }
+        }
+    }
+    let args = (a, rsa, n, k, w, rsw, width, c, rsc);
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn wide(args: Args) {
+            run(args)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(args: Args) {
+            run(args)
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features `wide` is compiled for.
+            unsafe { wide(args) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            unsafe { avx2(args) };
+            return;
+        }
+    }
+    run(args)
+}
+
 /// `y = x · w + b` for `rows` rows of `x` (`[rows × k]`), `w` `[k × n]`.
 fn gemm_bias(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], y: &mut [f32]) {
     let n = b.len();
@@ -645,21 +714,43 @@ fn add_norm(a: &mut [f32], b: &[f32], norm: &Norm, d: usize) {
 /// Biased variance, as burn's `layer_norm`.
 fn layer_norm(x: &mut [f32], n: &Norm) {
     let len = x.len() as f32;
-    let mean = x.iter().sum::<f32>() / len;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / len;
+    let mean = lanes(x, 0.0, |acc, v| acc + v).iter().sum::<f32>() / len;
+    let var = lanes(x, 0.0, |acc, v| acc + (v - mean) * (v - mean))
+        .iter()
+        .sum::<f32>()
+        / len;
     let inv = 1.0 / (var + LN_EPS).sqrt();
     for ((v, g), b) in x.iter_mut().zip(&n.gamma).zip(&n.beta) {
         *v = (*v - mean) * inv * g + b;
     }
 }
 
+/// A reduction over 16 independent lanes (the tail folded into them), so the loop vectorises
+/// where a single running value would serialise on its own latency.
+#[inline(always)]
+fn lanes(x: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> [f32; 16] {
+    let mut acc = [init; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for i in 0..16 {
+            acc[i] = f(acc[i], c[i]);
+        }
+    }
+    for (i, v) in chunks.remainder().iter().enumerate() {
+        acc[i] = f(acc[i], *v);
+    }
+    acc
+}
+
 fn softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = lanes(row, f32::NEG_INFINITY, f32::max)
+        .into_iter()
+        .fold(f32::NEG_INFINITY, f32::max);
     for v in row.iter_mut() {
         *v -= max;
     }
     exp_slice(row);
-    let inv = 1.0 / row.iter().sum::<f32>();
+    let inv = 1.0 / lanes(row, 0.0, |acc, v| acc + v).iter().sum::<f32>();
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -673,7 +764,10 @@ pub fn exp_approx(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let x = x.clamp(-87.3, 88.7);
-    let n = (x * LOG2E).round();
+    // Round to nearest by adding and removing 1.5·2^23 (plain adds: `f32::round` would be a
+    // libm call that stops the loop from vectorising).
+    const MAGIC: f32 = 12_582_912.0;
+    let n = (x * LOG2E + MAGIC) - MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
     let r2 = r * r;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
@@ -706,17 +800,41 @@ pub fn tanh_approx(x: f32) -> f32 {
     t.copysign(x)
 }
 
-fn exp_slice(v: &mut [f32]) {
-    v.iter_mut().for_each(|x| *x = exp_approx(*x));
+/// `fn $name(&mut [f32])` applying `$f` to every element, compiled three times: for AVX-512,
+/// for AVX2 + FMA, and for the baseline; the best the CPU has is picked at run time (the check is
+/// a cached atomic load).
+macro_rules! elementwise {
+    ($name:ident, $f:ident) => {
+        fn $name(v: &mut [f32]) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn wide(v: &mut [f32]) {
+                    v.iter_mut().for_each(|x| *x = $f(*x));
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2(v: &mut [f32]) {
+                    v.iter_mut().for_each(|x| *x = $f(*x));
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has the features `wide` is compiled for.
+                    unsafe { wide(v) };
+                    return;
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    unsafe { avx2(v) };
+                    return;
+                }
+            }
+            v.iter_mut().for_each(|x| *x = $f(*x));
+        }
+    };
 }
 
-fn sigmoid_slice(v: &mut [f32]) {
-    v.iter_mut().for_each(|x| *x = sigmoid_approx(*x));
-}
-
-fn tanh_slice(v: &mut [f32]) {
-    v.iter_mut().for_each(|x| *x = tanh_approx(*x));
-}
+elementwise!(exp_slice, exp_approx);
+elementwise!(sigmoid_slice, sigmoid_approx);
+elementwise!(tanh_slice, tanh_approx);
 
 #[cfg(test)]
 mod tests {
@@ -774,12 +892,19 @@ mod tests {
             .with_n_heads(2)
             .with_d_hidden(4)
             .init(&dev);
-        let mut fused = FusedNet::copy(&net, 6).unwrap();
-        fused.check(&net, &dev).unwrap();
-        fused.lstm[1].wh[1][3] += 0.5;
-        let err = fused.check(&net, &dev).unwrap_err();
-        assert!(matches!(err, FusedError::Mismatch { .. }), "{err}");
-        assert!(err.to_string().contains("inference.forward"), "{err}");
+        let good = FusedNet::copy(&net, 6).unwrap();
+        good.check(&net, &dev).unwrap();
+        // The profitability head's bias off by 1e-3, or the second layer's reverse recurrent
+        // weights scaled by 1.5.
+        let mut bias = good.clone();
+        bias.head.b[0] += 1e-3;
+        let mut recurrent = good.clone();
+        recurrent.lstm[1].wh[1].iter_mut().for_each(|w| *w *= 1.5);
+        for bad in [bias, recurrent] {
+            let err = bad.check(&net, &dev).unwrap_err();
+            assert!(matches!(err, FusedError::Mismatch { .. }), "{err}");
+            assert!(err.to_string().contains("inference.forward"), "{err}");
+        }
     }
 
     /// The bundled model: `load_bundle` serves with the checked fused forward, `"burn"` with
