@@ -5,14 +5,19 @@
 //! Out: per window the profitability logit and the return head (units of 100 bps), or p and bps.
 //!
 //! Where the time goes and why it is laid out so:
-//! * every matrix product is one `sgemm` call (`matrixmultiply`): the input projection of all
+//! * the large products are one `sgemm` call each (`matrixmultiply`): the input projection of all
 //!   `n·T` steps at once, each BiLSTM layer's input-to-gate products of both directions and all
-//!   steps as one `[n·T × d] · [d × 8h]` product, then per time step only the recurrent
-//!   `[n × h] · [h × 4h]` product, accumulated in place into that step's gate rows (strided, no
-//!   copy); attention's Q, K and V as one product, its scores and context per window and head;
-//! * sigmoid, tanh and exp run over contiguous slices in branch-free code the compiler
-//!   vectorises (`exp` by range reduction and a degree-6 polynomial, ≤ 2e-7 relative; tanh by a
-//!   series near 0 where `1 − e^{−2x}` would cancel);
+//!   steps as one `[n·T × d] · [d × 8h]` product; attention's Q, K and V as one product, its
+//!   scores and context per window and head;
+//! * per time step only the recurrent `[n × h] · [h × 4h]` product remains, accumulated in place
+//!   into that step's gate rows (strided, no copy) by a row-at-a-time kernel with the weights as
+//!   laid out (sgemm would re-pack them on each of the 240 steps of a batch);
+//! * **a window's result does not depend on its batch**: every product computes each row alone
+//!   in the same order (`matrixmultiply` is row-invariant; the recurrent kernel is row by row), so
+//!   live serving in small batches and a replay in large ones emit bit-identical signals (tested);
+//! * sigmoid, tanh and exp run over contiguous slices in branch-free code compiled for AVX-512,
+//!   AVX2 + FMA and the baseline, picked at run time (`exp` by range reduction and a degree-6
+//!   polynomial, ≤ 2e-7 relative; tanh by a series near 0 where `1 − e^{−2x}` would cancel);
 //! * scratch buffers live per thread and are reused, so a call allocates only its two output
 //!   vectors once the buffers have grown to the batch;
 //! * large batches split across rayon's threads ([`PARALLEL_MIN_BATCH`]); a small batch stays on
@@ -500,21 +505,12 @@ impl FusedNet {
                 let ti = if dir == 0 { step } else { t - 1 - step };
                 // gates[w] = g[w·T + ti, dir·4h ..] += h_prev[w] · W_h (in place, strided rows).
                 let at = ti * 8 * h + dir * 4 * h;
-                if step > 0 && n <= SMALL_BATCH {
+                if step > 0 {
                     rows_times_matrix(
                         (hs, h),
                         (n, h),
                         (&l.wh[dir], 4 * h),
                         4 * h,
-                        (&mut g[at..], t * 8 * h),
-                    );
-                } else if step > 0 {
-                    sgemm(
-                        (n, h, 4 * h),
-                        1.0,
-                        (hs, h, 1),
-                        (&l.wh[dir], 4 * h, 1),
-                        1.0,
                         (&mut g[at..], t * 8 * h),
                     );
                 }
@@ -624,12 +620,11 @@ fn sgemm(
     }
 }
 
-/// Up to this many windows, the recurrent product runs as row-times-matrix accumulations over
-/// the weights as laid out (no packing); above it, sgemm's packing pays for itself.
-const SMALL_BATCH: usize = 4;
-
 /// `c[r] += a[r] · w` for each of the `n` rows of `a` (`[n × k]`), `w` `[k × width]`; each of
-/// `a`, `w` and `c` given with its row stride.
+/// `a`, `w` and `c` given with its row stride. The recurrent product: 240 calls per batch on the
+/// same small weight matrix, where sgemm would re-pack it every time. Each row is computed alone,
+/// 32 columns at a time in registers, so a window's result does not depend on the batch it is
+/// in (a signal is the same live, where batches are small, as in a replay).
 fn rows_times_matrix(
     (a, rsa): (&[f32], usize),
     (n, k): (usize, usize),
@@ -650,13 +645,32 @@ fn rows_times_matrix(
     );
     #[inline(always)]
     fn run((a, rsa, n, k, w, rsw, width, c, rsc): Args) {
+        const B: usize = 32;
         for r in 0..n {
+            let x = &a[r * rsa..r * rsa + k];
             let row = &mut c[r * rsc..r * rsc + width];
-            for j in 0..k {
-                let x = a[r * rsa + j];
-                for (o, v) in row.iter_mut().zip(&w[j * rsw..j * rsw + width]) {
-                    *o += x * v;
+            let mut col = 0;
+            while col + B <= width {
+                let mut acc = [0.0f32; B];
+                for (j, xj) in x.iter().enumerate() {
+                    let wr: &[f32; B] = w[j * rsw + col..j * rsw + col + B]
+                        .try_into()
+                        .expect("a block of B columns");
+                    for q in 0..B {
+                        acc[q] += xj * wr[q];
+                    }
                 }
+                for q in 0..B {
+                    row[col + q] += acc[q];
+                }
+                col += B;
+            }
+            for cc in col..width {
+                let mut acc = 0.0f32;
+                for (j, xj) in x.iter().enumerate() {
+                    acc += xj * w[j * rsw + cc];
+                }
+                row[cc] += acc;
             }
         }
     }
@@ -931,6 +945,39 @@ mod tests {
         );
         for i in 0..5 {
             assert!((p[i] - bp[i]).abs() < 1e-5 && (r[i] - br[i]).abs() < 1e-2);
+        }
+    }
+
+    /// A window's outputs are bit-identical whether it is scored alone, in a small batch or in
+    /// a batch large enough to be split over threads: live (small batches) and replay agree.
+    #[test]
+    fn a_windows_result_does_not_depend_on_its_batch() {
+        let dev = device();
+        let (f, t) = (6, 12);
+        let net: SignalNet<InferBackend> = SignalNetConfig::new(f)
+            .with_d_model(16)
+            .with_d_hidden(8)
+            .init(&dev);
+        let fused = FusedNet::from_net(&net, t, &dev).unwrap();
+        let n = PARALLEL_MIN_BATCH + 9;
+        let x = random(n * t * f, 5);
+        let all = fused.forward_raw(&x, n);
+        for (i, size) in [(0, 1), (3, 1), (n - 1, 1), (2, 5), (30, 7)] {
+            let part = fused.forward_raw(&x[i * t * f..(i + size) * t * f], size);
+            for j in 0..size {
+                assert_eq!(
+                    part.0[j].to_bits(),
+                    all.0[i + j].to_bits(),
+                    "window {}",
+                    i + j
+                );
+                assert_eq!(
+                    part.1[j].to_bits(),
+                    all.1[i + j].to_bits(),
+                    "window {}",
+                    i + j
+                );
+            }
         }
     }
 
