@@ -9,12 +9,14 @@
 //!   `n·T` steps at once, each BiLSTM layer's input-to-gate products of both directions and all
 //!   steps as one `[n·T × d] · [d × 8h]` product; attention's Q, K and V as one product, its
 //!   scores and context per window and head;
-//! * per time step only the recurrent `[n × h] · [h × 4h]` product remains, accumulated in place
-//!   into that step's gate rows (strided, no copy) by a row-at-a-time kernel with the weights as
-//!   laid out (sgemm would re-pack them on each of the 240 steps of a batch);
-//! * **a window's result does not depend on its batch**: every product computes each row alone
-//!   in the same order (`matrixmultiply` is row-invariant; the recurrent kernel is row by row), so
-//!   live serving in small batches and a replay in large ones emit bit-identical signals (tested);
+//! * per time step only the recurrent `[n × h] · [h × 4h]` product remains, one sgemm
+//!   accumulated in place into that step's gate rows (strided, no copy);
+//! * **a window's result does not depend on its batch**: every product is `matrixmultiply`'s,
+//!   which computes each row alone in the same order whatever the number of rows, and the rest is
+//!   per row or per window, so live serving in small batches and a replay in large ones emit
+//!   bit-identical signals (tested). A row-at-a-time recurrent kernel that skips sgemm's packing
+//!   was faster at batch 1 but slower at 64; mixing the two by batch size broke this property;
+//!   sgemm everywhere it is, until a kernel wins at every size;
 //! * sigmoid, tanh and exp run over contiguous slices in branch-free code compiled for AVX-512,
 //!   AVX2 + FMA and the baseline, picked at run time (`exp` by range reduction and a degree-6
 //!   polynomial, ≤ 2e-7 relative; tanh by a series near 0 where `1 − e^{−2x}` would cancel);
@@ -506,11 +508,12 @@ impl FusedNet {
                 // gates[w] = g[w·T + ti, dir·4h ..] += h_prev[w] · W_h (in place, strided rows).
                 let at = ti * 8 * h + dir * 4 * h;
                 if step > 0 {
-                    rows_times_matrix(
-                        (hs, h),
-                        (n, h),
-                        (&l.wh[dir], 4 * h),
-                        4 * h,
+                    sgemm(
+                        (n, h, 4 * h),
+                        1.0,
+                        (hs, h, 1),
+                        (&l.wh[dir], 4 * h, 1),
+                        1.0,
                         (&mut g[at..], t * 8 * h),
                     );
                 }
@@ -618,85 +621,6 @@ fn sgemm(
             1,
         );
     }
-}
-
-/// `c[r] += a[r] · w` for each of the `n` rows of `a` (`[n × k]`), `w` `[k × width]`; each of
-/// `a`, `w` and `c` given with its row stride. The recurrent product: 240 calls per batch on the
-/// same small weight matrix, where sgemm would re-pack it every time. Each row is computed alone,
-/// 32 columns at a time in registers, so a window's result does not depend on the batch it is
-/// in (a signal is the same live, where batches are small, as in a replay).
-fn rows_times_matrix(
-    (a, rsa): (&[f32], usize),
-    (n, k): (usize, usize),
-    (w, rsw): (&[f32], usize),
-    width: usize,
-    (c, rsc): (&mut [f32], usize),
-) {
-    type Args<'a> = (
-        &'a [f32],
-        usize,
-        usize,
-        usize,
-        &'a [f32],
-        usize,
-        usize,
-        &'a mut [f32],
-        usize,
-    );
-    #[inline(always)]
-    fn run((a, rsa, n, k, w, rsw, width, c, rsc): Args) {
-        const B: usize = 32;
-        for r in 0..n {
-            let x = &a[r * rsa..r * rsa + k];
-            let row = &mut c[r * rsc..r * rsc + width];
-            let mut col = 0;
-            while col + B <= width {
-                let mut acc = [0.0f32; B];
-                for (j, xj) in x.iter().enumerate() {
-                    let wr: &[f32; B] = w[j * rsw + col..j * rsw + col + B]
-                        .try_into()
-                        .expect("a block of B columns");
-                    for q in 0..B {
-                        acc[q] += xj * wr[q];
-                    }
-                }
-                for q in 0..B {
-                    row[col + q] += acc[q];
-                }
-                col += B;
-            }
-            for cc in col..width {
-                let mut acc = 0.0f32;
-                for (j, xj) in x.iter().enumerate() {
-                    acc += xj * w[j * rsw + cc];
-                }
-                row[cc] += acc;
-            }
-        }
-    }
-    let args = (a, rsa, n, k, w, rsw, width, c, rsc);
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn wide(args: Args) {
-            run(args)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2(args: Args) {
-            run(args)
-        }
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the features `wide` is compiled for.
-            unsafe { wide(args) };
-            return;
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            unsafe { avx2(args) };
-            return;
-        }
-    }
-    run(args)
 }
 
 /// `y = x · w + b` for `rows` rows of `x` (`[rows × k]`), `w` `[k × n]`.
