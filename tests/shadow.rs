@@ -105,7 +105,10 @@ fn shadow_config(cfg: &mut Config, reg: &Registry) {
     s.min_train_windows = 1_000;
     s.buffer_windows = 3_000;
     s.eval_windows = 400;
-    s.epochs = 4;
+    // Eight epochs, not four: a refit warm-started from the confidently wrong trend champion first
+    // collapses towards the base rate (log loss ≈ ln 2) and needs the later epochs to learn the
+    // reversion; with four, CI saw every refit of a run stay collapsed.
+    s.epochs = 8;
     s.learning_rate = 3e-3;
     s.batch_size = 64;
     s.min_auc_gain = 0.02;

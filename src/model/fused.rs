@@ -426,7 +426,7 @@ impl FusedNet {
 
         // Input projection: a = x · W_in + b.
         linear(&self.input, x, rows, &mut s.a[..rows * d]);
-        // Two BiLSTM layers with residual and LayerNorm: a → b, then b → a.
+        // Two BiLSTM layers with residual and LayerNorm, each: b = BiLSTM(a), a = LN(b + a).
         for (layer, norm) in self.lstm.iter().zip(&self.norms) {
             self.bilstm(layer, s, n);
             let (a, b) = (&mut s.a[..rows * d], &s.b[..rows * d]);
