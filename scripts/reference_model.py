@@ -29,16 +29,17 @@ Usage: reference_model.py [--batch 256] [--steps N (default $BENCH_STEPS or 5)] 
 """
 
 import argparse
-import json
 import os
 import statistics
-import struct
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from reference_numpy import load as load_weights
 
 N_FEATURES = 9
 SEQ_LEN = 60
@@ -170,22 +171,9 @@ def bench_layers(batch, steps):
 
 
 def load_safetensors(path):
-    """(tensors, metadata) of a safetensors file: an 8-byte little-endian header length, a JSON
-    header (dtype, shape, byte offsets per tensor; `__metadata__`), then the raw data."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    data = blob[8 + n:]
-    tensors = {}
-    for name, info in header.items():
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name} is {info['dtype']}, expected F32")
-        lo, hi = info["data_offsets"]
-        t = torch.frombuffer(bytearray(data[lo:hi]), dtype=torch.float32)
-        tensors[name] = t.reshape(info["shape"])
-    return tensors, meta
+    """(tensors, metadata) of a safetensors file, read by reference_numpy.py's parser."""
+    arrays, meta = load_weights(path, np.float32)
+    return {name: torch.from_numpy(a) for name, a in arrays.items()}, meta
 
 
 def engine_model(path):

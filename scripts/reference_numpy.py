@@ -25,7 +25,10 @@ RETURN_SCALE_BPS = 100.0
 LN_EPS = 1e-5
 
 
-def load(path):
+def load(path, dtype=np.float64):
+    """(arrays, metadata) of a safetensors file: an 8-byte little-endian header length, a JSON
+    header (dtype, shape, byte offsets per tensor; `__metadata__`), then the raw data. The
+    F32 values come back as `dtype` (float64 here; reference_model.py asks for float32)."""
     with open(path, "rb") as f:
         blob = f.read()
     (n,) = struct.unpack("<Q", blob[:8])
@@ -34,9 +37,10 @@ def load(path):
     data = blob[8 + n:]
     tensors = {}
     for name, info in header.items():
-        assert info["dtype"] == "F32", (name, info["dtype"])
+        if info["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {info['dtype']}, expected F32")
         lo, hi = info["data_offsets"]
-        a = np.frombuffer(data[lo:hi], dtype="<f4").astype(np.float64)
+        a = np.frombuffer(data[lo:hi], dtype="<f4").astype(dtype)
         tensors[name] = a.reshape(info["shape"])
     return tensors, meta
 
