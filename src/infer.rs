@@ -2,15 +2,18 @@
 //!
 //! [`InferenceStage::run`] is one task: it receives windows, groups them with the
 //! [`MicroBatcher`] (deadline on event time or on the wall clock, see [`BatchClock`]), and scores
-//! each batch on the blocking pool. [`score_batch`] loads the live bundle once per batch (so every
-//! signal of a batch names one model version), runs `SignalNet::predict` and turns each row into a
-//! [`Signal`]. The stage records latency histograms and returns them when its input closes.
+//! each batch on the blocking pool. It loads the live bundle once per batch (so every signal of a
+//! batch names one model version); a replay with the shadow trainer takes the model of each
+//! window from the trainer's event-time [`SwapSchedule`] instead, waiting until the trainer has
+//! seen the window's bar. [`score_batch`] runs the model and turns each row into a [`Signal`].
+//! The stage records latency histograms and returns them when its input closes.
 #![allow(clippy::disallowed_methods)] // the stage times the model and, live, batches on the wall clock
 
 use crate::batch::MicroBatcher;
 use crate::clock::EmitClock;
 use crate::features::Window;
 use crate::ingest::kafka::Origin;
+use crate::registry::schedule::SwapSchedule;
 use crate::registry::{LiveModel, LoadedModel};
 use crate::signal::{Decision, SCHEMA_VERSION, Signal};
 use crate::telemetry::LatencyRecorder;
@@ -83,13 +86,12 @@ pub struct SignalBatch {
     pub scored: Instant,
 }
 
-/// Scores one batch with the model live at this moment.
+/// Scores one batch with `model`.
 pub fn score_batch(
-    live: &LiveModel,
+    model: &LoadedModel,
     batch: &[Stamped<Window>],
     clock: EmitClock,
 ) -> Result<Vec<Signal>, InferError> {
-    let model = live.load_full();
     let (t, f) = (model.manifest.seq_len, model.spec.len());
     let mut x = Vec::with_capacity(batch.len() * t * f);
     for w in batch {
@@ -131,19 +133,52 @@ pub fn score_batch(
     Ok(batch
         .iter()
         .zip(p.iter().zip(&r))
-        .map(|(w, (&p, &r))| make_signal(&model, &w.item, p, r, now_ms, w.entered))
+        .map(|(w, (&p, &r))| make_signal(model, &w.item, p, r, now_ms, w.entered))
         .collect())
 }
 
 /// `score_batch` without the model: p = 0.5, expected return 0 (benchmarks of the rest).
-fn stub_batch(live: &LiveModel, batch: &[Stamped<Window>], clock: EmitClock) -> Vec<Signal> {
-    let model = live.load_full();
+fn stub_batch(model: &LoadedModel, batch: &[Stamped<Window>], clock: EmitClock) -> Vec<Signal> {
     let newest = batch.iter().map(|w| w.item.bar_close_time_ms).max();
     let now_ms = clock.now_ms(newest.unwrap_or(0));
     batch
         .iter()
-        .map(|w| make_signal(&model, &w.item, 0.5, 0.0, now_ms, w.entered))
+        .map(|w| make_signal(model, &w.item, 0.5, 0.0, now_ms, w.entered))
         .collect()
+}
+
+/// The batch in runs of windows that one model scores: the live model for all of it, or each
+/// window's scheduled model (the live model then follows the newest one used, for the API).
+fn models_of<'b>(
+    live: &LiveModel,
+    schedule: Option<&SwapSchedule<LoadedModel>>,
+    batch: &'b [Stamped<Window>],
+) -> Vec<(Arc<LoadedModel>, &'b [Stamped<Window>])> {
+    let Some(s) = schedule else {
+        return vec![(live.load_full(), batch)];
+    };
+    let mut runs = Vec::new();
+    let (mut start, mut current): (usize, Option<Arc<LoadedModel>>) = (0, None);
+    for (i, w) in batch.iter().enumerate() {
+        let m = s.model_at(w.item.bar_close_time_ms);
+        match &current {
+            Some(c) if Arc::ptr_eq(c, &m) => {}
+            Some(c) => {
+                runs.push((c.clone(), &batch[start..i]));
+                (start, current) = (i, Some(m));
+            }
+            None => current = Some(m),
+        }
+    }
+    if let Some(c) = current {
+        runs.push((c, &batch[start..]));
+    }
+    let newest = batch.iter().map(|w| w.item.bar_close_time_ms).max();
+    let now = s.model_at(newest.unwrap_or(i64::MIN));
+    if !Arc::ptr_eq(&live.load(), &now) {
+        live.store(now);
+    }
+    runs
 }
 
 fn make_signal(
@@ -207,6 +242,9 @@ pub struct InferenceStage {
     /// Benchmarks only: score every window p = 0.5 without running the model, so a benchmark
     /// times everything around it (the Kafka path). Never set by the CLI.
     pub skip_forward: bool,
+    /// A replay with the shadow trainer: each window's model comes from here (in event time),
+    /// and the live model follows what was used, for the API.
+    pub schedule: Option<SwapSchedule<LoadedModel>>,
     /// The run's live numbers: this stage records the features → batch, batch wait and
     /// inference latencies per window, and counts batches.
     pub metrics: Arc<LiveMetrics>,
@@ -282,7 +320,12 @@ impl InferenceStage {
         stats: &mut InferStats,
         tx: &mpsc::Sender<SignalBatch>,
     ) -> Result<bool, InferError> {
-        let (model, clock, skip) = (self.model.clone(), self.emit_clock, self.skip_forward);
+        let (live, clock, skip) = (self.model.clone(), self.emit_clock, self.skip_forward);
+        let schedule = self.schedule.clone();
+        if let Some(s) = &schedule {
+            let newest = batch.iter().map(|w| w.item.bar_close_time_ms).max();
+            s.wait_seen(newest.unwrap_or(i64::MIN)).await;
+        }
         let dispatched = Instant::now();
         self.metrics.record_each(
             Stage::BatchWait,
@@ -292,11 +335,17 @@ impl InferenceStage {
         );
         let (batch, signals, forward_us) = tokio::task::spawn_blocking(move || {
             let t0 = Instant::now();
-            let signals = if skip {
-                Ok(stub_batch(&model, &batch, clock))
-            } else {
-                score_batch(&model, &batch, clock)
-            };
+            let signals = (|| {
+                let mut all = Vec::with_capacity(batch.len());
+                for (model, part) in models_of(&live, schedule.as_ref(), &batch) {
+                    all.extend(if skip {
+                        stub_batch(&model, part, clock)
+                    } else {
+                        score_batch(&model, part, clock)?
+                    });
+                }
+                Ok(all)
+            })();
             (batch, signals, t0.elapsed().as_micros() as u64)
         })
         .await

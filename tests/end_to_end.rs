@@ -240,6 +240,7 @@ fn stage(
         batch_clock: clock,
         emit_clock: signal_engine::clock::EmitClock::Replay,
         skip_forward: false,
+        schedule: None,
         metrics: signal_engine::telemetry::live::LiveMetrics::new(),
     }
 }

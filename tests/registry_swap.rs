@@ -223,6 +223,7 @@ fn no_batch_mixes_versions_body() {
         batch_clock: BatchClock::Event,
         emit_clock: signal_engine::clock::EmitClock::Replay,
         skip_forward: false,
+        schedule: None,
         metrics: signal_engine::telemetry::live::LiveMetrics::new(),
     };
     let stop = Arc::new(AtomicBool::new(false));

@@ -148,6 +148,10 @@ fn a_refit_after_a_regime_change_is_promoted_kept_and_served_body() {
     assert!(shadow.resolver.labelled > 5_000, "{:?}", shadow.resolver);
     assert_eq!(shadow.dropped_inputs, 0);
     assert!(
+        shadow.fresh_starts >= 1,
+        "the backwards champion is not fine-tuned from"
+    );
+    assert!(
         shadow.promotions >= 1,
         "the reversion refit must be promoted"
     );
@@ -186,15 +190,37 @@ fn a_refit_after_a_regime_change_is_promoted_kept_and_served_body() {
         m.training.validation.to_ms < m.training.test.from_ms,
         "judged on later labels"
     );
+    // Each signal names the model the trainer's decisions put in service before its bar: the
+    // first until the first promotion's bar, each promoted (or rolled-back-to) one after its
+    // decision's bar. Exact, in event time, on every run.
+    let mut serving_from: Vec<(i64, String)> = vec![(i64::MIN, first.clone())];
+    for d in &shadow.decisions {
+        if matches!(d.kind, "promote" | "rollback") {
+            serving_from.push((d.at_bar_ms, d.version.clone().unwrap()));
+        }
+    }
     let text = std::fs::read_to_string(&out).unwrap();
-    let versions: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["model_version"].to_string())
-        .collect();
-    assert_eq!(versions.first().unwrap().trim_matches('"'), first);
+    let (mut by_new, mut signals) = (0, 0);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let t = v["bar_close_time_ms"].as_i64().unwrap();
+        let named = v["model_version"].as_str().unwrap();
+        let due = &serving_from
+            .iter()
+            .rev()
+            .find(|(after, _)| *after < t)
+            .unwrap()
+            .1;
+        assert_eq!(
+            named, due,
+            "the signal at {t} is scored by {named}, not {due}"
+        );
+        by_new += usize::from(named == new);
+        signals += 1;
+    }
     assert!(
-        versions.iter().any(|v| v.trim_matches('"') == new),
-        "signals name the new model"
+        signals > 6_000 && by_new > 0,
+        "{signals} signals, {by_new} by {new}"
     );
     let log = std::fs::read_to_string(reg.root().join("decisions.jsonl")).unwrap();
     assert!(log.contains("\"kind\":\"promote\""), "{log}");
@@ -313,7 +339,7 @@ fn a_challenger_trained_on_shuffled_labels_never_beats_a_good_champion_body() {
         &champ,
         snapshot,
         &tc,
-        0.2,
+        (0.2, s.fresh_start_below_auc),
         purge,
         Arc::new(AtomicBool::new(false)),
     )

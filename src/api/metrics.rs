@@ -381,6 +381,7 @@ fn model(o: &mut Out, s: &ApiState) {
     for (kind, n) in [
         ("refit", st.refits),
         ("refit_failure", st.refit_failures),
+        ("fresh_start", st.fresh_starts),
         ("promotion", st.promotions),
         ("rejection", st.rejections),
         ("rollback", st.rollbacks),

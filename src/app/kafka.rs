@@ -82,7 +82,7 @@ pub async fn run_kafka(
         cfg.features.shards,
         metrics.clone(),
     ));
-    let mut infer = inference_stage(cfg, Speed::Max, true, serving.live.clone(), &metrics);
+    let mut infer = inference_stage(cfg, Speed::Max, true, &serving, &metrics);
     infer.skip_forward = job.skip_model_forward;
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));

@@ -33,7 +33,7 @@ use crate::ingest::kafka::client::ensure_topics;
 use crate::ingest::kafka::{Acks, SourceItem, SourceStats};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
-use crate::registry::{BundleError, LiveModel, LoadedModel, load_bundle_with};
+use crate::registry::{BundleError, LoadedModel, load_bundle_with};
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
 use crate::sink::kafka::{KafkaSink, KafkaSinkStats};
@@ -374,8 +374,12 @@ pub async fn run_replay_tapped(
         cfg.features.shards,
         metrics.clone(),
     ));
-    serving.start_watch(cfg.model_watch_interval());
-    let infer = inference_stage(cfg, job.speed, false, serving.live.clone(), &metrics);
+    // With the shadow trainer, a replay's swaps are its own, in event time; a watch would put
+    // `CURRENT` (which the trainer moves as it promotes) into service at wall-clock moments.
+    if serving.schedule().is_none() {
+        serving.start_watch(cfg.model_watch_interval());
+    }
+    let infer = inference_stage(cfg, job.speed, false, &serving, &metrics);
     let inf = tokio::spawn(infer.run(win_rx, sig_tx));
     let snk = tokio::task::spawn_blocking(move || stages::sink_stage(sinks, sig_rx));
 
@@ -433,11 +437,11 @@ fn inference_stage(
     cfg: &Config,
     speed: Speed,
     live_input: bool,
-    model: LiveModel,
+    serving: &Serving,
     metrics: &Arc<LiveMetrics>,
 ) -> InferenceStage {
     InferenceStage {
-        model,
+        model: serving.live.clone(),
         max_batch: cfg.inference.max_batch,
         max_wait_us: cfg.inference.max_wait_us as i64,
         batch_clock: match speed {
@@ -450,6 +454,7 @@ fn inference_stage(
             EmitClock::Replay
         },
         skip_forward: false,
+        schedule: serving.schedule(),
         metrics: metrics.clone(),
     }
 }

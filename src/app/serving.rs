@@ -10,8 +10,9 @@
 use super::{AppError, load_checked_model, stages};
 use crate::config::{Config, ScalingMode};
 use crate::features::{FeatureEngine, FeatureSpec, Scaling};
+use crate::registry::schedule::SwapSchedule;
 use crate::registry::watch::{Loader, SwapCounters, SwapStats, watch};
-use crate::registry::{Action, LiveModel, Registry, live};
+use crate::registry::{Action, LiveModel, LoadedModel, Registry, live};
 use crate::scaling::{RobustScaler, StreamingScaler};
 use crate::telemetry::live::LiveMetrics;
 use crate::trainer::shadow::{self, ShadowContext, ShadowHandle, ShadowStats, ShadowTx};
@@ -141,6 +142,11 @@ impl Serving {
         metrics.attach_shadow(handle.probe());
         self.shadow = Some(handle);
         Ok(Some(tx))
+    }
+
+    /// A replay's shadow trainer's swaps in event time (see `ShadowContext::lockstep`).
+    pub fn schedule(&self) -> Option<SwapSchedule<LoadedModel>> {
+        self.shadow.as_ref().and_then(ShadowHandle::schedule)
     }
 
     /// Shutdown requested: the shadow trainer starts no refit and stops the one in flight.

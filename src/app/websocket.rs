@@ -84,7 +84,7 @@ pub async fn run_websocket(
         metrics.clone(),
     ));
     serving.start_watch(cfg.model_watch_interval());
-    let infer = inference_stage(cfg, Speed::Max, true, serving.live.clone(), &metrics);
+    let infer = inference_stage(cfg, Speed::Max, true, &serving, &metrics);
     let conf = if ws.conflate_windows {
         tokio::spawn(conflate_stage(feat_rx, win_tx, metrics.clone()))
     } else {

@@ -160,10 +160,11 @@ pub fn print_summary(s: &Summary) {
     }
     if let Some(sh) = &s.shadow {
         println!(
-            "  shadow trainer: {} labelled, {} refits ({} failed), {} promoted, {} rejected, {} rolled back, {} inputs dropped",
+            "  shadow trainer: {} labelled, {} refits ({} failed, {} from fresh weights), {} promoted, {} rejected, {} rolled back, {} inputs dropped",
             sh.resolver.labelled,
             sh.refits,
             sh.refit_failures,
+            sh.fresh_starts,
             sh.promotions,
             sh.rejections,
             sh.rollbacks,

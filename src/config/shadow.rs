@@ -17,6 +17,11 @@ pub struct ShadowConfig {
     pub min_train_windows: usize,
     /// Epochs of each refit (warm start from the champion; the best validation-AUC epoch is kept).
     pub epochs: usize,
+    /// A refit starts from fresh weights instead when the champion's ROC AUC on the refit's own
+    /// validation windows is below this: a model that ranks the recent data backwards has learnt
+    /// the opposite of what the data now says, and fine-tuning it mostly unlearns (it collapses
+    /// to the base rate first). 0 disables.
+    pub fresh_start_below_auc: f64,
     /// Constant learning rate of a refit (lower than a fresh run's: it fine-tunes).
     pub learning_rate: f64,
     pub batch_size: usize,
@@ -55,6 +60,7 @@ impl Default for ShadowConfig {
             buffer_windows: 20_000,
             min_train_windows: 1_000,
             epochs: 3,
+            fresh_start_below_auc: 0.5,
             learning_rate: 3e-4,
             batch_size: 128,
             val_fraction: 0.2,
@@ -137,6 +143,7 @@ impl ShadowConfig {
             ("max_calibration_increase", self.max_calibration_increase),
             ("max_calibration_excess", self.max_calibration_excess),
             ("rollback_auc_margin", self.rollback_auc_margin),
+            ("fresh_start_below_auc", self.fresh_start_below_auc),
         ] {
             need(
                 v.is_finite() && (0.0..=1.0).contains(&v),

@@ -10,6 +10,7 @@
 
 pub mod dir;
 pub mod manifest;
+pub mod schedule;
 pub mod store;
 pub mod watch;
 

@@ -55,6 +55,20 @@ pub fn swap_to(
     load: &Loader,
     counters: &SwapCounters,
 ) -> Result<Arc<LoadedModel>, String> {
+    let from = live.load().manifest.version.clone();
+    swap_with(registry, version, &from, load, counters, |m| live.store(m))
+}
+
+/// [`swap_to`] with the store left to `store` (a replay's shadow trainer schedules it in event
+/// time, see [`super::schedule`]); `from` is the version serving now, for the log.
+pub fn swap_with(
+    registry: &Registry,
+    version: &str,
+    from: &str,
+    load: &Loader,
+    counters: &SwapCounters,
+    store: impl FnOnce(Arc<LoadedModel>),
+) -> Result<Arc<LoadedModel>, String> {
     let res = load(&registry.bundle_dir(version)).and_then(|m| {
         if m.manifest.version == version {
             Ok(m)
@@ -67,18 +81,14 @@ pub fn swap_to(
     });
     match res {
         Ok(model) => {
-            let from = live.load().manifest.version.clone();
             let model = Arc::new(model);
-            live.store(model.clone());
+            store(model.clone());
             counters.swaps.fetch_add(1, Ordering::Relaxed);
             tracing::info!(from = %from, to = %version, "model swapped");
             Ok(model)
         }
         Err(e) => {
-            let msg = format!(
-                "model {version} refused, {from} keeps serving: {e}",
-                from = live.load().manifest.version
-            );
+            let msg = format!("model {version} refused, {from} keeps serving: {e}");
             tracing::error!("{msg}");
             counters.rejected.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut last) = counters.last_error.lock() {

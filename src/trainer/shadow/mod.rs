@@ -10,9 +10,12 @@
 //!   after a promotion ─> the next eval_windows labels, new vs previous ─> keep, or roll back
 //! ```
 //! It runs on its own thread and trains on another, never on the inference thread or the tokio
-//! workers. Live, nothing waits on it; in a replay it keeps step with the data (`lockstep`): the
-//! replay pauses while a refit trains, so refits happen at the same points on every run (which
-//! signals a swap reaches first can still vary by the channels' capacity). Decisions are logged with their numbers, counted, kept (the last 50) and appended to
+//! workers. Live, nothing waits on it and a promotion is one store into the live model. In a
+//! replay it keeps step with the data (`lockstep`): the replay pauses while a refit trains, so
+//! refits happen at the same points on every run, and its swaps go through a
+//! [`SwapSchedule`] in event time, so they reach the same windows on every run and never one
+//! that closed before the bar it decided on. Decisions are logged with their numbers, counted,
+//! kept (the last 50) and appended to
 //! `<registry>/decisions.jsonl`. The previous champion stays loaded while a new one is on
 //! probation, so a rollback is one store.
 
@@ -27,8 +30,9 @@ pub use refit::{refit, refit_config, score};
 
 use crate::config::Config;
 use crate::features::Window;
+use crate::registry::schedule::{CloseOnDrop, SwapSchedule};
 use crate::registry::watch::{Loader, SwapCounters};
-use crate::registry::{LiveModel, Registry};
+use crate::registry::{LiveModel, LoadedModel, Registry};
 use decide::Verdict;
 use resolver::{BarSeen, ResolverStats};
 use serde::Serialize;
@@ -106,6 +110,8 @@ pub struct ShadowStats {
     /// Inputs the channel could not take (each breaks its symbol's label continuity).
     pub dropped_inputs: u64,
     pub refits: u64,
+    /// Refits that started from fresh weights (`shadow.fresh_start_below_auc`).
+    pub fresh_starts: u64,
     pub refit_failures: u64,
     pub promotions: u64,
     pub rejections: u64,
@@ -125,9 +131,10 @@ pub struct ShadowContext {
     pub counters: Arc<SwapCounters>,
     /// Replay: the trainer keeps step with the data. Its input waits instead of dropping, a
     /// refit is waited for before the next input is read (so the replay pauses while it trains
-    /// and every run refits on the same windows at the same points), and at the end of the files
-    /// the last challenger is judged on the labels already buffered. Live (false): nothing waits
-    /// on the trainer, and shutdown cancels a refit in flight.
+    /// and every run refits on the same windows at the same points), its swaps are scheduled in
+    /// event time (the inference stage takes them from [`ShadowHandle::schedule`]), and at the
+    /// end of the files the last challenger is judged on the labels already buffered. Live
+    /// (false): nothing waits on the trainer, and shutdown cancels a refit in flight.
     pub lockstep: bool,
 }
 
@@ -152,6 +159,7 @@ pub struct ShadowHandle {
     thread: std::thread::JoinHandle<ShadowStats>,
     probe: ShadowProbe,
     cancel: Arc<AtomicBool>,
+    schedule: Option<SwapSchedule<LoadedModel>>,
 }
 
 impl ShadowHandle {
@@ -162,6 +170,11 @@ impl ShadowHandle {
 
     pub fn probe(&self) -> ShadowProbe {
         self.probe.clone()
+    }
+
+    /// In lockstep, the event-time schedule of the trainer's swaps, for the inference stage.
+    pub fn schedule(&self) -> Option<SwapSchedule<LoadedModel>> {
+        self.schedule.clone()
     }
 
     /// Shutdown: no new refit starts and one in flight stops at its next batch (the trainer
@@ -187,9 +200,17 @@ pub fn start(ctx: ShadowContext) -> std::io::Result<(ShadowTx, ShadowHandle)> {
     let dropped = Arc::new(AtomicU64::new(0));
     let (shared, cancel) = (stats.clone(), Arc::new(AtomicBool::new(false)));
     let stop = cancel.clone();
+    let schedule = ctx
+        .lockstep
+        .then(|| SwapSchedule::new(ctx.live.load_full()));
+    let trainer_schedule = schedule.clone();
     let thread = std::thread::Builder::new()
         .name("signal-engine-shadow".into())
-        .spawn(move || Trainer::new(ctx, shared, stop).run(rx))?;
+        .spawn(move || {
+            // Closed however the trainer ends, a panic included: inference never waits on it.
+            let _close = trainer_schedule.clone().map(CloseOnDrop);
+            Trainer::new(ctx, shared, stop, trainer_schedule).run(rx)
+        })?;
     let tx = ShadowTx {
         tx,
         dropped: dropped.clone(),
@@ -202,6 +223,7 @@ pub fn start(ctx: ShadowContext) -> std::io::Result<(ShadowTx, ShadowHandle)> {
             thread,
             probe: ShadowProbe { stats, dropped },
             cancel,
+            schedule,
         },
     ))
 }

@@ -29,8 +29,10 @@ pub struct Trained {
     /// Newest bar close time of its data: fresh labels for its comparison come after this plus
     /// the purge gap.
     pub cutoff_ms: i64,
-    /// The champion it was warm-started from.
+    /// The champion it was refit from...
     pub parent: String,
+    /// ...from fresh weights rather than the champion's (`shadow.fresh_start_below_auc`).
+    pub fresh: bool,
 }
 
 pub fn split_info(rows: &[Arc<Labelled>], idx: &[usize]) -> SplitInfo {

@@ -1,5 +1,6 @@
-//! One refit: a purged split of the buffer snapshot, a warm start from the champion, a few
-//! epochs of `fit` on the refit's own thread; and scoring a model on labelled windows.
+//! One refit: a purged split of the buffer snapshot, a warm start from the champion (or fresh
+//! weights when the champion ranks the refit's validation windows backwards), a few epochs of
+//! `fit` on the refit's own thread; and scoring a model on labelled windows.
 
 use super::buffer::Snapshot;
 use super::publish::Trained;
@@ -8,6 +9,7 @@ use crate::config::{LrSchedule, ShadowConfig, TrainConfig};
 use crate::model::backend::device;
 use crate::registry::LoadedModel;
 use crate::trainer::fit::{EpochLog, Start, TrainObserver, fit};
+use crate::trainer::metrics::roc_auc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,12 +44,13 @@ pub fn refit_config(base: &TrainConfig, s: &ShadowConfig, refit: u64) -> TrainCo
     }
 }
 
-/// One refit on its own thread: purged split of the snapshot, warm start from the champion.
+/// One refit on its own thread: purged split of the snapshot, warm start from the champion
+/// unless its validation AUC is below `fresh_below_auc`.
 pub fn refit(
     champion: &LoadedModel,
     snapshot: Arc<Snapshot>,
     tc: &TrainConfig,
-    val_fraction: f64,
+    (val_fraction, fresh_below_auc): (f64, f64),
     purge_ms: i64,
     cancel: Arc<AtomicBool>,
 ) -> Result<Trained, String> {
@@ -63,6 +66,19 @@ pub fn refit(
             val_idx.len()
         ));
     }
+    // Only the refit's own validation windows decide (never the labels it is judged on later).
+    let val_rows: Vec<Arc<Labelled>> = val_idx.iter().map(|&i| snapshot.rows[i].clone()).collect();
+    let (p, _) = score(champion, &champion.net, &val_rows);
+    let y: Vec<bool> = val_rows.iter().map(|r| r.profitable).collect();
+    let champion_val_auc = roc_auc(&p, &y);
+    let fresh = champion_val_auc < fresh_below_auc;
+    if fresh {
+        tracing::info!(
+            champion = %champion.manifest.version,
+            champion_val_auc,
+            "the champion ranks the recent windows backwards: this refit starts from fresh weights"
+        );
+    }
     let dev = device();
     let fitted = fit(
         &champion.manifest.net,
@@ -72,7 +88,11 @@ pub fn refit(
         0,
         &dev,
         &mut Cancel(cancel),
-        Start::From(&champion.net),
+        if fresh {
+            Start::Fresh
+        } else {
+            Start::From(&champion.net)
+        },
     )?;
     let cutoff_ms = snapshot
         .rows
@@ -89,6 +109,7 @@ pub fn refit(
         val_idx,
         cutoff_ms,
         parent: champion.manifest.version.clone(),
+        fresh,
     })
 }
 

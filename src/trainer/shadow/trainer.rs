@@ -8,7 +8,8 @@ use super::refit::{refit, refit_config, score};
 use super::resolver::{LabelResolver, Labelled};
 use super::{Decision, ShadowContext, ShadowInput, ShadowStats};
 use crate::config::ShadowConfig;
-use crate::registry::watch::swap_to;
+use crate::registry::schedule::SwapSchedule;
+use crate::registry::watch::swap_with;
 use crate::registry::{Action, LoadedModel};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +42,13 @@ pub(super) struct Trainer {
     phase: Phase,
     labels_since_refit: usize,
     last_refit_ms: Option<i64>,
+    /// The newest labelled window's bar close time.
     newest_ms: i64,
+    /// The newest bar close time among the inputs (what a decision is stamped with, and where
+    /// a replay's swap takes effect).
+    seen_ms: i64,
+    /// Lockstep: swaps go here, in event time, instead of into the live model.
+    schedule: Option<SwapSchedule<LoadedModel>>,
     refits: u64,
     purge_ms: i64,
     purge_bars: usize,
@@ -56,6 +63,7 @@ impl Trainer {
         ctx: ShadowContext,
         stats: Arc<Mutex<ShadowStats>>,
         cancel: Arc<AtomicBool>,
+        schedule: Option<SwapSchedule<LoadedModel>>,
     ) -> Self {
         let c = &ctx.config;
         let (h, t) = (c.labels.horizon_bars, c.features.seq_len);
@@ -69,6 +77,8 @@ impl Trainer {
             labels_since_refit: 0,
             last_refit_ms: None,
             newest_ms: i64::MIN,
+            seen_ms: i64::MIN,
+            schedule,
             refits: 0,
             cancel,
             ctx,
@@ -80,13 +90,20 @@ impl Trainer {
         while let Some(item) = rx.blocking_recv() {
             match item {
                 ShadowInput::Bar(b) => {
+                    self.seen_ms = self.seen_ms.max(b.close_time_ms);
                     for l in self.resolver.on_bar(b) {
                         self.on_label(Arc::new(l));
                     }
                 }
-                ShadowInput::Window(w) => self.resolver.on_window(*w),
+                ShadowInput::Window(w) => {
+                    self.seen_ms = self.seen_ms.max(w.bar_close_time_ms);
+                    self.resolver.on_window(*w);
+                }
             }
             self.poll_training(false);
+            if let Some(s) = &self.schedule {
+                s.seen(self.seen_ms);
+            }
             self.publish_stats();
         }
         if self.ctx.lockstep && !self.cancel.load(Ordering::Relaxed) {
@@ -155,14 +172,15 @@ impl Trainer {
         self.labels_since_refit = 0;
         self.last_refit_ms = Some(self.newest_ms);
         self.refits += 1;
-        let champion = self.ctx.live.load_full();
+        let champion = self.serving();
         let c = &self.ctx.config;
         let snapshot = Arc::new(
             self.buffer
                 .snapshot(c.features.seq_len, champion.spec.len()),
         );
         let tc = refit_config(&c.train, &self.cfg, self.refits);
-        let (val_fraction, purge_ms) = (self.cfg.val_fraction, self.purge_ms);
+        let split = (self.cfg.val_fraction, self.cfg.fresh_start_below_auc);
+        let purge_ms = self.purge_ms;
         let cancel = self.cancel.clone();
         tracing::info!(
             refit = self.refits,
@@ -176,7 +194,7 @@ impl Trainer {
         let spawned = std::thread::Builder::new()
             .name("signal-engine-refit".into())
             .stack_size(crate::model::LARGE_STACK_BYTES)
-            .spawn(move || refit(&champion, snapshot, &tc, val_fraction, purge_ms, cancel));
+            .spawn(move || refit(&champion, snapshot, &tc, split, purge_ms, cancel));
         match spawned {
             Ok(h) => self.phase = Phase::Training(h),
             Err(e) => self.failed(format!("cannot start the refit thread: {e}")),
@@ -197,10 +215,14 @@ impl Trainer {
         };
         match h.join() {
             Ok(Ok(t)) => {
+                if let (true, Ok(mut s)) = (t.fresh, self.stats.lock()) {
+                    s.fresh_starts += 1;
+                }
                 tracing::info!(
                     parent = %t.parent,
                     best_epoch = t.best_epoch,
                     train = t.train_idx.len(),
+                    fresh = t.fresh,
                     "shadow challenger trained; scoring it on fresh labels"
                 );
                 // Labels that resolved while it trained count too: it never saw them.
@@ -231,7 +253,7 @@ impl Trainer {
         }
         self.record(Decision {
             kind: "failed",
-            at_bar_ms: self.newest_ms,
+            at_bar_ms: self.seen_ms,
             version: None,
             verdict: None,
             detail,
@@ -240,7 +262,7 @@ impl Trainer {
 
     /// Champion (serving now) versus challenger on `rows`.
     fn judge(&mut self, t: Trained, rows: &[Arc<Labelled>]) {
-        let champion = self.ctx.live.load_full();
+        let champion = self.serving();
         let labels: Vec<bool> = rows.iter().map(|l| l.profitable).collect();
         let (p_champ, _) = score(&champion, &champion.net, rows);
         let (p_chal, r_chal) = score(&champion, &t.net, rows);
@@ -266,7 +288,7 @@ impl Trainer {
             let detail = verdict.reasons.join("; ");
             self.record(Decision {
                 kind: "reject",
-                at_bar_ms: self.newest_ms,
+                at_bar_ms: self.seen_ms,
                 version: None,
                 verdict: Some(verdict),
                 detail,
@@ -290,7 +312,7 @@ impl Trainer {
                 }
                 self.record(Decision {
                     kind: "promote",
-                    at_bar_ms: self.newest_ms,
+                    at_bar_ms: self.seen_ms,
                     version: Some(promoted.manifest.version.clone()),
                     verdict: Some(verdict),
                     detail: format!("replaces {}", champion.manifest.version),
@@ -321,7 +343,10 @@ impl Trainer {
             publish::save_challenger(reg, champion, t, rows, scores, verdict, self.purge_bars)
                 .map_err(|e| e.to_string())?;
         let c = &self.ctx;
-        let loaded = swap_to(reg, &version, &c.live, &c.loader, &c.counters)?;
+        let from = &champion.manifest.version;
+        let loaded = swap_with(reg, &version, from, &c.loader, &c.counters, |m| {
+            self.serve(m);
+        })?;
         let reason = format!(
             "shadow: AUC {:.4} vs {:.4}, log loss {:.4} vs {:.4} on {} fresh labels",
             verdict.challenger.roc_auc,
@@ -331,7 +356,7 @@ impl Trainer {
             verdict.samples
         );
         if let Err(e) = reg.set_current(&version, Action::Promote, &reason) {
-            self.ctx.live.store(champion.clone());
+            self.serve(champion.clone());
             return Err(e.to_string());
         }
         Ok(loaded)
@@ -343,7 +368,7 @@ impl Trainer {
         promoted: &Arc<LoadedModel>,
         rows: &[Arc<Labelled>],
     ) {
-        let serving = self.ctx.live.load();
+        let serving = self.serving();
         if serving.manifest.version != promoted.manifest.version {
             return; // replaced by hand meanwhile: nothing of ours to judge
         }
@@ -361,7 +386,7 @@ impl Trainer {
             tracing::info!(version = %new, auc = verdict.challenger.roc_auc, previous_auc = verdict.champion.roc_auc, "promoted model kept after probation");
             self.record(Decision {
                 kind: "keep",
-                at_bar_ms: self.newest_ms,
+                at_bar_ms: self.seen_ms,
                 version: Some(new),
                 verdict: Some(verdict),
                 detail: String::new(),
@@ -370,7 +395,7 @@ impl Trainer {
         }
         let old = previous.manifest.version.clone();
         let reason = verdict.reasons.join("; ");
-        self.ctx.live.store(previous.clone());
+        self.serve(previous.clone());
         let moved = self
             .ctx
             .registry
@@ -381,7 +406,7 @@ impl Trainer {
         }
         self.record(Decision {
             kind: "rollback",
-            at_bar_ms: self.newest_ms,
+            at_bar_ms: self.seen_ms,
             version: Some(old),
             verdict: Some(verdict),
             detail: match moved {
@@ -389,6 +414,23 @@ impl Trainer {
                 Err(e) => format!("{reason}; CURRENT not moved: {e}"),
             },
         });
+    }
+
+    /// The model serving at the trainer's point in the data.
+    fn serving(&self) -> Arc<LoadedModel> {
+        match &self.schedule {
+            Some(s) => s.latest(),
+            None => self.ctx.live.load_full(),
+        }
+    }
+
+    /// Serves `model` from the trainer's point in the data on: now (live), or for the windows
+    /// after the newest bar it has seen (lockstep).
+    fn serve(&self, model: Arc<LoadedModel>) {
+        match &self.schedule {
+            Some(s) => s.swap_after(self.seen_ms, model),
+            None => self.ctx.live.store(model),
+        }
     }
 
     fn record(&self, d: Decision) {
