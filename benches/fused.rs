@@ -1,6 +1,7 @@
 //! The fused CPU forward (`src/model/fused.rs`) against burn's forward of the same weights: the
 //! bundled `models/default` (T = 60, F = 32, d = 128), batches of 1, 64 and 256 windows, both in
-//! the same run; and the vectorised exp / sigmoid / tanh against `std`'s over 4,096 values.
+//! the same run; the packed product kernel against `matrixmultiply` on the model's two product
+//! shapes; and the vectorised exp / sigmoid / tanh against `std`'s over 4,096 values.
 //!
 //! Run: `cargo bench --bench fused` (release). The ratio to read is burn's time over the fused
 //! time for the same batch; the PyTorch comparison is `scripts/bench_inference.sh` (a later step).
@@ -48,6 +49,54 @@ fn forward(c: &mut Criterion) {
     g.finish();
 }
 
+/// `signal_engine_kernels::gemm_acc` (weights packed once) against `matrixmultiply::sgemm`
+/// (packs per call) on the recurrent step (`[n × 64] · [64 × 256]`) and a layer's input-to-gate
+/// product (`[60 × 128] · [128 × 512]`, one window's steps).
+fn kernel(c: &mut Criterion) {
+    use signal_engine_kernels::{Packed, gemm_acc};
+    let mut g = c.benchmark_group("product");
+    for (m, k, n) in [
+        (1usize, 64usize, 256usize),
+        (64, 64, 256),
+        (256, 64, 256),
+        (60, 128, 512),
+    ] {
+        let a = windows(m, k);
+        let w = windows(k, n);
+        let packed = Packed::new(&w, k, n);
+        let mut out = vec![0.0f32; m * n];
+        g.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        let shape = format!("{m}x{k}x{n}");
+        g.bench_function(BenchmarkId::new("packed", &shape), |b| {
+            b.iter(|| gemm_acc(m, black_box(&a), k, &packed, &mut out, n))
+        });
+        g.bench_function(BenchmarkId::new("matrixmultiply", &shape), |b| {
+            b.iter(|| {
+                // SAFETY: a is m × k, w is k × n and out is m × n, all row-major and distinct.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        black_box(a.as_ptr()),
+                        k as isize,
+                        1,
+                        w.as_ptr(),
+                        n as isize,
+                        1,
+                        1.0,
+                        out.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn activations(c: &mut Criterion) {
     let x: Vec<f32> = (0..4096).map(|i| (i as f32 - 2048.0) / 256.0).collect();
     let mut out = vec![0.0f32; x.len()];
@@ -78,5 +127,5 @@ fn activations(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, forward, activations);
+criterion_group!(benches, forward, kernel, activations);
 criterion_main!(benches);

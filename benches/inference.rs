@@ -1,7 +1,8 @@
 //! Inference speed of the served model (`models/default`: T = 60, F = 32, d = 128) by the fused
 //! CPU forward and by burn's, for `scripts/bench_inference.sh` (which adds PyTorch and prints the
 //! table): batch 1 over `BENCH_CALLS` calls (p50, p99), batches 64 and 256 (the median of
-//! `BENCH_REPS` calls), on a rayon pool of `BENCH_THREADS` threads (burn-flex and the fused path
+//! `BENCH_REPS` calls), on a rayon pool of `BENCH_THREADS` threads (`BENCH_PATHS=fused` or
+//! `burn` runs only that one; burn-flex and the fused path
 //! both run on it). Also this machine's sgemm ceiling (`matrixmultiply`, 512³, one thread, and on
 //! the pool when it splits work the way the fused path does: one product per thread) and each
 //! path's achieved GFLOP/s, from the model's multiply-adds per window.
@@ -109,7 +110,11 @@ fn main() {
             sgemm_gflops(threads),
             sgemm_gflops(1)
         );
+        let only = std::env::var("BENCH_PATHS").unwrap_or_default();
         for (path, fused_path) in [("fused", true), ("burn", false)] {
+            if !only.is_empty() && !only.split(',').any(|p| p == path) {
+                continue;
+            }
             for batch in [1usize, 64, 256] {
                 let x = windows(batch, t * f, batch);
                 let call = || {

@@ -276,10 +276,10 @@ impl InferenceStage {
                     match timed_out {
                         Some(next) => next,
                         None => {
-                            if let Some(b) = batcher.poll(wall_us()) {
-                                if !self.score(b, &mut stats, &tx).await? {
-                                    return Ok(stats);
-                                }
+                            if let Some(b) = batcher.poll(wall_us())
+                                && !self.score(b, &mut stats, &tx).await?
+                            {
+                                return Ok(stats);
                             }
                             continue;
                         }

@@ -145,12 +145,12 @@ impl WindowSource for Peeking {
     fn on_event(&mut self, ev: &MarketEvent) -> Option<Window> {
         let fresh = self.inner.on_event(ev);
         let mut out = None;
-        if let EventKind::Bar(b) = &ev.kind {
-            if let Some(mut w) = self.held.remove(ev.symbol.as_str()) {
-                let last_row = w.data.len() - w.n_features;
-                w.data[last_row] = (b.close / w.close).ln() as f32;
-                out = Some(w);
-            }
+        if let EventKind::Bar(b) = &ev.kind
+            && let Some(mut w) = self.held.remove(ev.symbol.as_str())
+        {
+            let last_row = w.data.len() - w.n_features;
+            w.data[last_row] = (b.close / w.close).ln() as f32;
+            out = Some(w);
         }
         if let Some(w) = fresh {
             self.held.insert(w.symbol.to_string(), w);

@@ -231,7 +231,11 @@ fn no_batch_mixes_versions_body() {
     let swapper = std::thread::spawn(move || {
         let mut n = 0u64;
         while !stop2.load(Ordering::Relaxed) {
-            model.store(if n % 2 == 0 { b.clone() } else { a.clone() });
+            model.store(if n.is_multiple_of(2) {
+                b.clone()
+            } else {
+                a.clone()
+            });
             n += 1;
             std::thread::yield_now();
         }

@@ -67,11 +67,10 @@ pub(super) async fn conflate_stage(
                 }
                 None => {
                     for key in order.drain(..) {
-                        if let Some(w) = waiting.remove(&key) {
-                            if tx.send(w).await.is_err() {
+                        if let Some(w) = waiting.remove(&key)
+                            && tx.send(w).await.is_err() {
                                 break;
                             }
-                        }
                     }
                     return replaced;
                 }

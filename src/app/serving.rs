@@ -184,13 +184,13 @@ fn make_loader(
     let (cfg, name) = (cfg.clone(), config_name.to_string());
     Arc::new(move |dir: &Path| {
         let m = load_checked_model(&cfg, &name, dir, &spec).map_err(|e| e.to_string())?;
-        if let Some(s) = &fixed_scaler {
-            if *s != m.scaler {
-                return Err(format!(
-                    "{}: its scaler differs from the one the engine scales windows with (features.scaling = \"fitted\"); restart the engine to serve it, or use streaming scaling",
-                    dir.display()
-                ));
-            }
+        if let Some(s) = &fixed_scaler
+            && *s != m.scaler
+        {
+            return Err(format!(
+                "{}: its scaler differs from the one the engine scales windows with (features.scaling = \"fitted\"); restart the engine to serve it, or use streaming scaling",
+                dir.display()
+            ));
         }
         Ok(m)
     })

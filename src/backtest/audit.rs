@@ -90,10 +90,10 @@ pub fn audit<W: WindowSource>(
         let mut src = make();
         let mut got = None;
         for ev in events.iter().take_while(|e| e.ts_event_ns <= cut_ns) {
-            if let Some(w) = src.on_event(ev) {
-                if (w.exchange, &w.symbol, w.bar_close_time_ms) == (p.0, &p.1, p.2) {
-                    got = Some(w);
-                }
+            if let Some(w) = src.on_event(ev)
+                && (w.exchange, &w.symbol, w.bar_close_time_ms) == (p.0, &p.1, p.2)
+            {
+                got = Some(w);
             }
         }
         if got.is_none() {

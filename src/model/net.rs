@@ -48,10 +48,10 @@ impl SignalNetConfig {
                 errs.push(format!("{name} ({v}) must be in 1..={MAX_WIDTH}"));
             }
         }
-        if self.d_model % 2 != 0 {
+        if !self.d_model.is_multiple_of(2) {
             errs.push(format!("d_model ({}) must be even", self.d_model));
         }
-        if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+        if self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
             errs.push(format!(
                 "d_model ({}) must be divisible by n_heads ({})",
                 self.d_model, self.n_heads

@@ -157,7 +157,7 @@ fn check_matrix(what: &'static str, x: &[f64], n_features: usize) -> Result<(), 
     if n_features == 0 {
         return Err(FitError::NoFeatures);
     }
-    if x.len() % n_features != 0 {
+    if !x.len().is_multiple_of(n_features) {
         return Err(FitError::Length {
             what,
             expected: x.len().next_multiple_of(n_features),

@@ -194,7 +194,7 @@ fn run_fold(
 ) -> Result<FoldRun, TrainError> {
     let tc = &cfg.train;
     let stride = |v: &[usize]| -> Vec<usize> {
-        let keep = |&&i: &&usize| ds.samples[i].bar % tc.sample_stride == 0;
+        let keep = |&&i: &&usize| ds.samples[i].bar.is_multiple_of(tc.sample_stride);
         v.iter().filter(keep).copied().collect()
     };
     let (train_idx, val_idx) = (stride(&split.train), stride(&split.validation));

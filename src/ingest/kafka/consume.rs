@@ -99,10 +99,10 @@ impl Loop {
         let rebalanced = self.shared.rebalanced.swap(false, Ordering::AcqRel);
         let want_pause = !self.fifo.is_empty();
         if want_pause && (!self.paused || rebalanced) {
-            if let Ok(a) = consumer.assignment() {
-                if let Err(e) = consumer.pause(&a) {
-                    tracing::warn!(error = %e, "kafka: cannot pause");
-                }
+            if let Ok(a) = consumer.assignment()
+                && let Err(e) = consumer.pause(&a)
+            {
+                tracing::warn!(error = %e, "kafka: cannot pause");
             }
             if !self.paused {
                 bump(&self.shared.stats.pauses);
@@ -110,10 +110,10 @@ impl Loop {
             self.paused = true;
             self.shared.paused.store(true, Ordering::Release);
         } else if !want_pause && self.paused {
-            if let Ok(a) = consumer.assignment() {
-                if let Err(e) = consumer.resume(&a) {
-                    tracing::warn!(error = %e, "kafka: cannot resume");
-                }
+            if let Ok(a) = consumer.assignment()
+                && let Err(e) = consumer.resume(&a)
+            {
+                tracing::warn!(error = %e, "kafka: cannot resume");
             }
             self.paused = false;
             self.shared.paused.store(false, Ordering::Release);

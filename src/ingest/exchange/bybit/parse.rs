@@ -250,10 +250,10 @@ pub fn trade_id(id: &str) -> Result<u64, String> {
     if id.is_empty() {
         return Err("i (trade id) is empty".into());
     }
-    if id.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = id.parse() {
-            return Ok(n);
-        }
+    if id.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = id.parse()
+    {
+        return Ok(n);
     }
     Ok(fnv1a(id.as_bytes()))
 }

@@ -388,13 +388,13 @@ fn arg_symbol(arg: &Arg<'_>) -> Result<Symbol, String> {
 
 /// The instrument of an item that names its own, which must be the subscription's.
 fn item_symbol(inst_id: &str, arg: &Arg<'_>) -> Result<Symbol, String> {
-    if let Some(subscribed) = arg.inst_id {
-        if subscribed != inst_id {
-            return Err(format!(
-                "instId {:?} differs from arg.instId {subscribed:?}",
-                truncated(inst_id, 64)
-            ));
-        }
+    if let Some(subscribed) = arg.inst_id
+        && subscribed != inst_id
+    {
+        return Err(format!(
+            "instId {:?} differs from arg.instId {subscribed:?}",
+            truncated(inst_id, 64)
+        ));
     }
     instrument(inst_id).map_err(|e| format!("instId: {e}"))
 }

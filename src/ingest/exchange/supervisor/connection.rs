@@ -176,11 +176,10 @@ async fn session(spec: &ConnSpec, tx: &mpsc::Sender<ConnEvent>) -> Option<(Strin
             }
             _ = sleep_until(next_keepalive), if keepalive.is_some() => {
                 next_keepalive = Instant::now() + period;
-                if let Some(k) = &keepalive {
-                    if let Err(e) = ws.send(Message::text(k.message.clone())).await {
+                if let Some(k) = &keepalive
+                    && let Err(e) = ws.send(Message::text(k.message.clone())).await {
                         return Some((format!("keepalive failed: {e}"), false));
                     }
-                }
             }
         }
     }

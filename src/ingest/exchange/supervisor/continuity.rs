@@ -65,10 +65,10 @@ impl TradeIds {
             return false;
         }
         self.order.push_back(id);
-        if self.order.len() > RECENT_TRADES {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
+        if self.order.len() > RECENT_TRADES
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
         }
         true
     }
