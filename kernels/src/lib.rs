@@ -1,15 +1,17 @@
 //! signal-engine's hand-written CPU kernels, in their own crate so that the engine's debug
-//! builds (its tests) still compile them optimised (`[profile.dev.package."*"]`): at opt-level 0
-//! these loops run ~50× slower, and the engine's tests time out.
+//! builds (its tests) still compile them optimised (`[profile.dev.package.signal-engine-kernels]`
+//! in the engine's `Cargo.toml`): at opt-level 0 these loops run far slower, and the engine's
+//! Kafka tests, which serve with them, ran out of time.
 //!
-//! [`gemm_acc`]: `C += A · B` with `B` packed once ([`Packed`], a model weight) and `A` a few
-//! rows (a batch of windows' hidden states). Every element of `C` is one chain of fused
-//! multiply-adds over `k` in order, started at zero and added to `C` at the end, whatever the
-//! number of rows and however they are tiled: **a row's result does not depend on the other
-//! rows** (so a window scores the same alone or in a batch of 256), and no packing of `B` happens
-//! per call. Tiles are register blocks of up to 4 rows × 128 columns for AVX-512, 4 × 32 for
-//! AVX2 + FMA, picked at run time; the baseline path (no FMA) is plain multiply-add (its results
-//! differ from the FMA paths' in the last bits, but not between batch sizes on one machine).
+//! [`gemm_acc`]: `C += A · B` with `B` packed once ([`Packed`], a model weight, or per call for
+//! attention's keys and values) and `A` rows at any stride. Every element of `C` is one chain of
+//! fused multiply-adds over `k` in order, started at zero and added to `C` at the end, whatever
+//! the number of rows and however they are tiled: **a row's result does not depend on the other
+//! rows** (so a window scores the same alone or in a batch of 256). Register blocks, picked at
+//! run time: AVX-512 4 rows × 64 columns, a lone row × 128 columns (eight independent chains),
+//! 8 rows × 16 columns for one-panel products; AVX2 + FMA 3 rows × 32 columns; rows in chunks
+//! that stay in L2. The baseline path (no FMA) is plain multiply-add: its results differ from
+//! the FMA paths' in the last bits, but not between batch sizes on one machine.
 
 /// Columns per panel of a packed matrix.
 pub const NR: usize = 16;

@@ -94,7 +94,7 @@ impl Loop {
             .take();
     }
 
-    /// Pauses while the FIFO is blocked, resumes when it is empty.
+    /// Pauses while the FIFO is blocked, resumes when it is empty (and after every assignment).
     fn pace(&mut self, consumer: &BaseConsumer<Ctx>) {
         let rebalanced = self.shared.rebalanced.swap(false, Ordering::AcqRel);
         let want_pause = !self.fifo.is_empty();
@@ -109,7 +109,11 @@ impl Loop {
             }
             self.paused = true;
             self.shared.paused.store(true, Ordering::Release);
-        } else if !want_pause && self.paused {
+        } else if !want_pause && (self.paused || rebalanced) {
+            // After an assignment too: librdkafka keeps a partition's pause across a revoke and
+            // a re-assignment to the same consumer, so one paused before a rebalance (and not in
+            // the assignment when the FIFO emptied and the rest were resumed) would otherwise
+            // stay paused for good: the engine stalled with its partitions assigned and idle.
             if let Ok(a) = consumer.assignment()
                 && let Err(e) = consumer.resume(&a)
             {
