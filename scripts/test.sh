@@ -37,3 +37,4 @@ export SIGNAL_ENGINE_REQUIRE_CLIENTS
 cargo test --locked --bench pipeline --bench features --bench training --bench kafka   # each benchmark once, as a smoke test
 cargo test --locked --doc
 cargo test --locked --lib --bins --tests
+cargo test --locked -p signal-engine-kernels   # the product kernel, on every path this CPU has

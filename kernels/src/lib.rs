@@ -191,13 +191,9 @@ fn tile512<const MR: usize, const NP: usize>(
 ) {
     use std::arch::x86_64::*;
     let k = b.k;
-    // SAFETY (every pointer below): rows are clamped to the block's valid ones, which
-    // `gemm_acc` checked lie in `a` (`k` floats each at stride `lda`); panels are clamped to the
-    // valid ones, each `k × NR` floats of `b.data`.
-    let ar: [*const f32; MR] =
-        std::array::from_fn(|r| unsafe { a.as_ptr().add((r0 + r.min(rows - 1)) * lda) });
-    let pp: [*const f32; NP] =
-        std::array::from_fn(|p| unsafe { b.data.as_ptr().add((p0 + p.min(np - 1)) * k * NR) });
+    // SAFETY (every read below): a row start has `k` floats after it and a panel start `k × NR`
+    // (`block_starts`), and `kk < k`.
+    let (ar, pp) = block_starts::<MR, NP>((r0, rows), (p0, np), a, lda, b);
     let mut acc = [[_mm512_setzero_ps(); NP]; MR];
     for kk in 0..k {
         let w: [__m512; NP] =
@@ -209,19 +205,14 @@ fn tile512<const MR: usize, const NP: usize>(
             }
         }
     }
+    let mut lanes = [[[0.0f32; NR]; NP]; MR];
     for r in 0..rows {
-        let row = &mut c[(r0 + r) * ldc..];
         for p in 0..np {
-            let col = (p0 + p) * NR;
-            let mut lanes = [0.0f32; NR];
-            // SAFETY: `lanes` is NR floats.
-            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r][p]) };
-            let width = NR.min(b.n - col);
-            for (y, v) in row[col..col + width].iter_mut().zip(&lanes) {
-                *y += v;
-            }
+            // SAFETY: a lane row is NR floats.
+            unsafe { _mm512_storeu_ps(lanes[r][p].as_mut_ptr(), acc[r][p]) };
         }
     }
+    add_block(&lanes, (r0, rows), (p0, np), b.n, c, ldc);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -264,10 +255,7 @@ fn tile256<const MR: usize, const NP: usize>(
     use std::arch::x86_64::*;
     let k = b.k;
     // SAFETY: as in `tile512`.
-    let ar: [*const f32; MR] =
-        std::array::from_fn(|r| unsafe { a.as_ptr().add((r0 + r.min(rows - 1)) * lda) });
-    let pp: [*const f32; NP] =
-        std::array::from_fn(|p| unsafe { b.data.as_ptr().add((p0 + p.min(np - 1)) * k * NR) });
+    let (ar, pp) = block_starts::<MR, NP>((r0, rows), (p0, np), a, lda, b);
     let mut acc = [[[_mm256_setzero_ps(); 2]; NP]; MR];
     for kk in 0..k {
         let w: [[__m256; 2]; NP] = std::array::from_fn(|p| unsafe {
@@ -283,22 +271,20 @@ fn tile256<const MR: usize, const NP: usize>(
             }
         }
     }
+    let mut lanes = [[[0.0f32; NR]; NP]; MR];
     for r in 0..rows {
-        let row = &mut c[(r0 + r) * ldc..];
         for p in 0..np {
-            let col = (p0 + p) * NR;
-            let mut lanes = [0.0f32; NR];
-            // SAFETY: `lanes` is NR floats, two stores of 8.
+            let [lo, hi] = lanes[r][p].as_chunks_mut::<8>().0 else {
+                unreachable!("NR is two registers of 8")
+            };
+            // SAFETY: `lo` and `hi` are 8 floats each.
             unsafe {
-                _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][p][0]);
-                _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc[r][p][1]);
-            }
-            let width = NR.min(b.n - col);
-            for (y, v) in row[col..col + width].iter_mut().zip(&lanes) {
-                *y += v;
+                _mm256_storeu_ps(lo.as_mut_ptr(), acc[r][p][0]);
+                _mm256_storeu_ps(hi.as_mut_ptr(), acc[r][p][1]);
             }
         }
     }
+    add_block(&lanes, (r0, rows), (p0, np), b.n, c, ldc);
 }
 
 /// The baseline path: blocks of `MR` rows (the last one narrower) × `NP` panels (the last group
@@ -362,12 +348,45 @@ fn tile<const MR: usize, const NP: usize>(
             }
         }
     }
-    for r in 0..rows {
+    add_block(&acc, (r0, rows), (p0, np), b.n, c, ldc);
+}
+
+/// Where a block's rows of `A` and panels of `B` start: rows `r0..r0 + rows` and panels
+/// `p0..p0 + np` are the valid ones; the block's further rows and panels repeat the last valid
+/// one (computed, then dropped by [`add_block`]). Each row start has `k` floats after it (checked
+/// by `gemm_acc`), each panel start `k × NR` (the slicing checks it here, once per block).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_starts<const MR: usize, const NP: usize>(
+    (r0, rows): (usize, usize),
+    (p0, np): (usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &Packed,
+) -> ([*const f32; MR], [*const f32; NP]) {
+    (
+        std::array::from_fn(|r| a[(r0 + r.min(rows - 1)) * lda..].as_ptr()),
+        std::array::from_fn(|p| b.panel(p0 + p.min(np - 1)).as_ptr()),
+    )
+}
+
+/// Adds a block's accumulated lanes into `C`: its valid rows `r0..r0 + rows` and panels
+/// `p0..p0 + np`, the columns at and past `n` (a last panel's padding) dropped.
+#[inline(always)]
+fn add_block<const MR: usize, const NP: usize>(
+    lanes: &[[[f32; NR]; NP]; MR],
+    (r0, rows): (usize, usize),
+    (p0, np): (usize, usize),
+    n: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    for (r, block_row) in lanes.iter().enumerate().take(rows) {
         let row = &mut c[(r0 + r) * ldc..];
-        for p in 0..np {
+        for (p, panel) in block_row.iter().enumerate().take(np) {
             let col = (p0 + p) * NR;
-            let width = NR.min(b.n - col);
-            for (y, v) in row[col..col + width].iter_mut().zip(&acc[r][p]) {
+            let width = NR.min(n - col);
+            for (y, v) in row[col..col + width].iter_mut().zip(panel) {
                 *y += v;
             }
         }
