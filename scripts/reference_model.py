@@ -16,19 +16,31 @@ module's state_dict names, a check batch and the engine's outputs on it) the mod
             (p50, p99), and batches 64 and 256 (windows/s of the median of `--reps` calls).
 scripts/bench_inference.sh runs it beside benches/inference.rs.
 
+On a GPU (`--device cuda`, cuDNN's LSTM; scripts/gpu-check.sh): `--infer --batches 1,64,1024,8192`
+times each batch as the engine's `device-check` does (upload the windows, forward, read both heads
+back; the median of `--reps` calls), `--train-batches 256,4096` times full training steps (batch
+upload included), `--bf16` adds the same under `torch.autocast(bfloat16)`, and `--json FILE`
+writes every result as JSON.
+
 Prints machine-readable lines:
   torch_train windows_per_s=.. step_ms=.. step_ms_mean=.. step_ms_min=.. batch=.. steps=.. threads=.. params=..
   torch_phases forward_ms=.. backward_ms=.. optim_ms=..
   torch_layer name=bilstm|attention forward_ms=.. fwd_bwd_ms=..   (with --breakdown)
   torch_check max_abs_p=.. max_abs_return_head=.. ok=1|0            (with --weights --check)
   torch_infer batch=.. threads=.. p50_us=.. p99_us=.. windows_per_s=..   (with --weights --infer)
+  torch_device_infer device=.. precision=.. batch=.. p50_us=.. p99_us=.. windows_per_s=..
+  torch_device_train device=.. precision=.. batch=.. step_ms=.. windows_per_s=..
 
 Usage: reference_model.py [--batch 256] [--steps N (default $BENCH_STEPS or 5)] [--threads N]
        [--breakdown]
        reference_model.py --weights FILE [--check] [--infer [--calls 500] [--reps 20]] [--threads N]
+       reference_model.py --weights FILE --device cuda [--check] [--infer] [--batches 1,64,1024,8192]
+                          [--train-batches 256,4096] [--bf16] [--reps 20] [--json FILE]
 """
 
 import argparse
+import contextlib
+import json
 import os
 import statistics
 import sys
@@ -225,6 +237,86 @@ def bench_infer(model, seq_len, n_features, threads, calls, reps):
                   f"p99_us={max(times):.1f} windows_per_s={batch * 1e6 / med:.1f}")
 
 
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def precision_ctx(device, precision):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def bench_device_infer(model, seq_len, n_features, device, precision, batches, reps):
+    """Per batch: host windows → device, forward, both heads back to the host (what the engine's
+    device-check times per call); p50/p99 over `reps` calls after three warm-ups."""
+    gen = torch.Generator().manual_seed(SEED)
+    rows = []
+    with torch.inference_mode(), precision_ctx(device, precision):
+        for batch in batches:
+            x = torch.randn(batch, seq_len, n_features, generator=gen)
+            times = []
+            for i in range(reps + 3):
+                sync(device)
+                t0 = time.perf_counter()
+                logit, ret = model(x.to(device))
+                out = torch.stack([torch.sigmoid(logit), ret]).float().cpu()
+                elapsed = (time.perf_counter() - t0) * 1e6
+                assert out.shape[1] == batch
+                if i >= 3:
+                    times.append(elapsed)
+            times.sort()
+            p50 = times[len(times) // 2]
+            p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+            row = {"device": device.type, "precision": precision, "batch": batch,
+                   "p50_us": p50, "p99_us": p99, "windows_per_s": batch * 1e6 / p50}
+            print(f"torch_device_infer device={device.type} precision={precision} batch={batch} "
+                  f"p50_us={p50:.1f} p99_us={p99:.1f} windows_per_s={row['windows_per_s']:.1f}")
+            rows.append(row)
+    return rows
+
+
+def bench_device_train(device, precision, batches, reps, n_features, seq_len):
+    """Full training steps as bench_train takes them, with the batch uploaded each step (the
+    engine's step builds its batch on the host too); the median of `reps` steps after a warm-up."""
+    rows = []
+    for batch in batches:
+        torch.manual_seed(SEED)
+        model = SignalNet(n_features=n_features).to(device)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS)
+        x = torch.randn(batch, seq_len, n_features)
+        y = torch.bernoulli(torch.full((batch,), 0.4))
+        r = torch.randn(batch) * 0.5
+        pos = float(y.sum())
+        w_pos, w_neg = batch / (2 * max(pos, 1.0)), batch / (2 * max(batch - pos, 1.0))
+        times = []
+        for i in range(reps + 1):
+            sync(device)
+            t0 = time.perf_counter()
+            xd, yd, rd = x.to(device), y.to(device), r.to(device)
+            opt.zero_grad(set_to_none=True)
+            with precision_ctx(device, precision):
+                logit, ret = model(xd)
+                loss = loss_fn(logit.float(), ret.float(), yd, rd, w_pos, w_neg)
+            lv = loss.item()
+            assert lv == lv, "loss is NaN"
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sync(device)
+            if i > 0:
+                times.append(ms(t0))
+        step = statistics.median(times)
+        row = {"device": device.type, "precision": precision, "batch": batch, "step_ms": step,
+               "windows_per_s": batch * 1e3 / step}
+        print(f"torch_device_train device={device.type} precision={precision} batch={batch} "
+              f"step_ms={step:.2f} windows_per_s={row['windows_per_s']:.1f}")
+        rows.append(row)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", type=int, default=256)
@@ -236,9 +328,36 @@ def main():
     ap.add_argument("--infer", action="store_true")
     ap.add_argument("--calls", type=int, default=500)
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    ap.add_argument("--batches", default="1,64,1024,8192")
+    ap.add_argument("--train-batches", default="")
+    ap.add_argument("--bf16", action="store_true")
+    ap.add_argument("--json", help="write the device results here")
     args = ap.parse_args()
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if args.weights and device.type != "cpu":
+        model, check, meta = engine_model(args.weights)
+        model.to(device)
+        out = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else args.device,
+               "torch": torch.__version__, "cudnn": torch.backends.cudnn.version()}
+        if args.check:
+            out["check_ok"] = check_outputs(model, {k: v.to(device) for k, v in check.items()})
+        precisions = ["f32", "bf16"] if args.bf16 else ["f32"]
+        ints = lambda s: [int(v) for v in s.split(",") if v]
+        seq_len, n_features = int(meta["seq_len"]), int(meta["n_features"])
+        out["infer"] = [row for p in precisions for row in bench_device_infer(
+            model, seq_len, n_features, device, p, ints(args.batches), max(args.reps, 5))
+        ] if args.infer else []
+        out["train"] = [row for p in precisions for row in bench_device_train(
+            device, p, ints(args.train_batches), max(args.reps, 5), n_features, seq_len)]
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(out, f, indent=2)
+        if args.check and not out["check_ok"]:
+            sys.exit(1)
+        return
     if args.weights:
         model, check, meta = engine_model(args.weights)
         if args.check and not check_outputs(model, check):

@@ -334,7 +334,7 @@ fn a_challenger_trained_on_shuffled_labels_never_beats_a_good_champion_body() {
         batch_size: 64,
         ..cfg.shadow.clone()
     };
-    let tc = refit_config(&cfg.train, &s, 1);
+    let tc = refit_config(&cfg, &s, 1);
     let t = refit(
         &champ,
         snapshot,

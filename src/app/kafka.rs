@@ -65,7 +65,7 @@ pub async fn run_kafka(
 
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
-    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
+    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.serving_max_batch());
     let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
     let started = Instant::now();
     let source = KafkaSource::start(kafka, src_cfg, span_ms, acks.clone(), ev_tx)?;

@@ -26,13 +26,14 @@ pub use websocket::{WebsocketJob, run_websocket};
 
 use crate::api::ApiServer;
 use crate::clock::EmitClock;
-use crate::config::Config;
+use crate::config::{Config, Forward};
 use crate::features::{EngineStats, FeatureSpec, Window};
 use crate::infer::{BatchClock, InferError, InferStats, InferenceStage, SignalBatch, Stamped};
 use crate::ingest::kafka::client::ensure_topics;
 use crate::ingest::kafka::{Acks, SourceItem, SourceStats};
 use crate::ingest::replay::{ReplayOptions, ReplaySource, check_intervals};
 use crate::ingest::{FileStats, IngestError};
+use crate::model::backend::ComputeDevice;
 use crate::registry::{BundleError, LoadedModel, load_bundle_with};
 use crate::sink::JsonlSink;
 use crate::sink::jsonl::SinkError;
@@ -234,8 +235,18 @@ pub fn load_checked_model(
     model_dir: &Path,
     spec: &FeatureSpec,
 ) -> Result<LoadedModel, AppError> {
-    let mut model =
-        load_bundle_with(model_dir, spec, cfg.inference.forward).map_err(|e| match e {
+    // A device check first: "no driver" should not wait for a bundle load.
+    let (device, precision) = (cfg.model.device, cfg.model.precision);
+    crate::model::backend::probe(device, precision)
+        .map_err(|e| AppError::Config(format!("model.device in {config_name}: {e}")))?;
+    // The fused copy serves only on the CPU.
+    let forward = match device {
+        ComputeDevice::Cpu => cfg.inference.forward,
+        ComputeDevice::Cuda(_) => Forward::Burn,
+    };
+    let mut model = load_bundle_with(model_dir, spec, forward)
+        .and_then(|m| m.onto_device(device, precision))
+        .map_err(|e| match e {
             BundleError::SpecMismatch { .. } => {
                 AppError::Config(format!("{e} (features.names in {config_name})"))
             }
@@ -352,7 +363,7 @@ pub async fn run_replay_tapped(
     let cap = cfg.inference.channel_capacity;
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
     // Small on purpose: queueing ahead of the model shows up as latency, not as hidden memory.
-    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
+    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.serving_max_batch());
     let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
 
     let started = Instant::now();
@@ -442,7 +453,7 @@ fn inference_stage(
 ) -> InferenceStage {
     InferenceStage {
         model: serving.live.clone(),
-        max_batch: cfg.inference.max_batch,
+        max_batch: cfg.serving_max_batch(),
         max_wait_us: cfg.inference.max_wait_us as i64,
         batch_clock: match speed {
             Speed::Max if !live_input => BatchClock::Event,

@@ -129,6 +129,12 @@ impl Serving {
         let (true, Some(registry)) = (cfg.shadow.enabled, &self.registry) else {
             return Ok(None);
         };
+        // Refits run on train.device (else model.device): refuse one that cannot be used now,
+        // not at the first refit hours later.
+        let (device, precision) = cfg.train_compute();
+        crate::model::backend::probe(device, precision).map_err(|e| {
+            AppError::Config(format!("train.device (the shadow trainer's refits): {e}"))
+        })?;
         let ctx = ShadowContext {
             config: cfg.clone(),
             registry: registry.clone(),

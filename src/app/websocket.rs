@@ -65,8 +65,8 @@ pub async fn run_websocket(
     let cap = cfg.inference.channel_capacity;
     let (md_tx, md_rx) = mpsc::channel::<MarketEvent>(ws.channel_capacity);
     let (ev_tx, ev_rx) = mpsc::channel::<SourceItem>(cap);
-    let (feat_tx, feat_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
-    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.inference.max_batch);
+    let (feat_tx, feat_rx) = mpsc::channel::<Stamped<Window>>(cfg.serving_max_batch());
+    let (win_tx, win_rx) = mpsc::channel::<Stamped<Window>>(cfg.serving_max_batch());
     let (sig_tx, sig_rx) = mpsc::channel::<SignalBatch>(cap);
     let started = Instant::now();
     let feeds: Vec<_> = ws.feeds.iter().map(|f| f.spec()).collect();

@@ -3,6 +3,7 @@
 
 mod backtest;
 mod collect;
+mod device_check;
 mod export;
 mod features;
 mod models;
@@ -58,6 +59,10 @@ pub enum Command {
     /// Write a bundle's weights as safetensors in PyTorch's parameter names, with a check batch
     /// (for `scripts/reference_model.py`).
     ExportWeights(export::ExportArgs),
+    /// Check a compute device with a bundle on real windows: its outputs against burn's CPU
+    /// forward, inference and training-step speed, and with --fit-epochs what bf16 does to the
+    /// test metrics (scripts/gpu-check.sh runs it beside the PyTorch reference).
+    DeviceCheck(device_check::DeviceCheckArgs),
 }
 
 /// Runs the parsed command.
@@ -73,6 +78,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Models(a) => models::run(config, name, a),
         Command::Backtest(a) => backtest::run(config, name, a),
         Command::ExportWeights(a) => export::run(config, a),
+        Command::DeviceCheck(a) => device_check::run(config, a),
     }
 }
 
@@ -122,6 +128,45 @@ impl DataArgs {
         if let Some(p) = &self.dead_letter {
             config.replay.dead_letter = Some(p.clone());
         }
+    }
+
+    /// Reads every event of `--data` (or `replay.data`), checking the files' bar interval and
+    /// writing unreadable rows to the dead-letter file; with each file's size and sha256 (for a
+    /// manifest). `config.replay.data` becomes the files actually read.
+    fn read_events(
+        &self,
+        config: &mut crate::config::Config,
+        who: &str,
+    ) -> anyhow::Result<(
+        Vec<crate::event::MarketEvent>,
+        Vec<crate::registry::manifest::DataFile>,
+    )> {
+        use crate::ingest::replay::{ReplaySource, check_intervals};
+        self.apply(config);
+        let opts = self.options(config)?;
+        let data = self.paths(config)?;
+        config.replay.data = data.clone();
+        check_intervals(&data, config.features.bar_interval_secs)?;
+        let source = ReplaySource::open(&data, &opts)?;
+        let files = source
+            .files()
+            .iter()
+            .map(|p| {
+                let (sha256, bytes) = crate::registry::store::sha256_and_size(p)?;
+                Ok(crate::registry::manifest::DataFile {
+                    path: display(p),
+                    bytes,
+                    sha256,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::registry::BundleError>>()?;
+        let events = source.collect::<Result<Vec<_>, _>>();
+        if let Some((path, n)) = crate::app::flush_dead_letters(&opts)?.filter(|(_, n)| *n > 0) {
+            eprintln!("{who}: {n} unreadable rows written to {}", path.display());
+        }
+        let events = events?;
+        eprintln!("{who}: {} events from {} files", events.len(), files.len());
+        Ok((events, files))
     }
 
     /// The reader options these arguments and the config give.

@@ -2,10 +2,8 @@
 //! predictions and epoch log), and the test metrics beside the baselines on stdout.
 
 use crate::config::Config;
-use crate::ingest::replay::{ReplaySource, check_intervals};
-use crate::registry::manifest::{DataFile, Manifest};
+use crate::registry::manifest::Manifest;
 use crate::registry::save_bundle;
-use crate::registry::store::sha256_and_size;
 use crate::trainer::{EpochLog, TrainObserver, report, train};
 use anyhow::Context;
 use clap::Args;
@@ -97,35 +95,14 @@ impl TrainObserver for Progress {
 }
 
 pub fn run(mut config: Config, a: TrainArgs) -> anyhow::Result<()> {
-    a.input.apply(&mut config);
     if let Some(k) = a.folds {
         anyhow::ensure!(k <= 100, "--folds {k}: at most 100");
         config.train.folds = k;
     }
-    let opts = a.input.options(&config)?;
-    let data = a.input.paths(&config)?;
-    // The manifest records the config as run: with the data actually read.
-    config.replay.data = data.clone();
-    check_intervals(&data, config.features.bar_interval_secs)?;
-    let source = ReplaySource::open(&data, &opts)?;
-    let files = source
-        .files()
-        .iter()
-        .map(|p| {
-            let (sha256, bytes) = sha256_and_size(p)?;
-            Ok(DataFile {
-                path: super::display(p),
-                bytes,
-                sha256,
-            })
-        })
-        .collect::<Result<Vec<_>, crate::registry::BundleError>>()?;
-    let events = source.collect::<Result<Vec<_>, _>>();
-    if let Some((path, n)) = crate::app::flush_dead_letters(&opts)?.filter(|(_, n)| *n > 0) {
-        eprintln!("train: {n} unreadable rows written to {}", path.display());
-    }
-    let events = events?;
-    eprintln!("train: {} events from {} files", events.len(), files.len());
+    // A device that cannot be used fails before the data is read.
+    let (device, precision) = config.train_compute();
+    crate::model::backend::probe(device, precision).context("train.device (else model.device)")?;
+    let (events, files) = a.input.read_events(&mut config, "train")?;
     let log = match &a.epoch_log {
         Some(p) => {
             let w = csv::Writer::from_path(p).with_context(|| format!("{}", p.display()))?;

@@ -2,6 +2,7 @@
 
 use crate::event::Exchange;
 use crate::features::{BarSource, FeatureSpec, StatePolicy};
+use crate::model::backend::{ComputeDevice, Precision};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -188,6 +189,12 @@ pub struct ModelConfig {
     pub registry: Option<PathBuf>,
     /// How often the engine looks at the registry's `CURRENT`.
     pub watch_interval_ms: u64,
+    /// Where the served model computes: `"cpu"` (the fused or burn CPU forward, see
+    /// `inference.forward`) or `"cuda"` / `"cuda:N"` (burn-cuda; needs the `cuda` cargo feature
+    /// and a driver, checked at start). Training follows it unless `train.device` says otherwise.
+    pub device: ComputeDevice,
+    /// `"f32"`, or `"bf16"` on a CUDA device.
+    pub precision: Precision,
 }
 
 impl Default for ModelConfig {
@@ -197,6 +204,8 @@ impl Default for ModelConfig {
             threshold: None,
             registry: None,
             watch_interval_ms: 500,
+            device: ComputeDevice::Cpu,
+            precision: Precision::F32,
         }
     }
 }
@@ -211,9 +220,12 @@ pub struct InferenceConfig {
     pub max_wait_us: u64,
     /// Capacity of each bounded channel between stages.
     pub channel_capacity: usize,
-    /// The forward pass that serves: `"fused"` (`model/fused.rs`, checked against burn's on
-    /// every load) or `"burn"`.
+    /// The forward pass that serves on the CPU: `"fused"` (`model/fused.rs`, checked against
+    /// burn's on every load) or `"burn"`. A CUDA `model.device` serves with burn's forward there.
     pub forward: Forward,
+    /// `max_batch` when `model.device` is a CUDA device: a GPU's time per batch hardly grows up
+    /// to thousands of windows, so it batches as many as `max_wait_us` collects.
+    pub cuda_max_batch: usize,
 }
 
 /// Which implementation of `SignalNet`'s forward pass serves signals.
@@ -234,6 +246,7 @@ impl Default for InferenceConfig {
             max_wait_us: 2_000,
             channel_capacity: 1024,
             forward: Forward::Fused,
+            cuda_max_batch: 4096,
         }
     }
 }
@@ -328,6 +341,13 @@ pub struct TrainConfig {
     pub return_loss: ReturnLoss,
     /// Weight of the return head's loss against the BCE.
     pub return_loss_weight: f64,
+    /// Where training (and the shadow trainer's refits) computes; absent: `model.device`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<ComputeDevice>,
+    /// `"f32"` or `"bf16"` (CUDA only: the whole step in bf16, no loss scaling needed); absent:
+    /// `model.precision`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
 }
 
 /// `train.lr_schedule`.
@@ -372,11 +392,29 @@ impl Default for TrainConfig {
             classification_loss_weight: 1.0,
             return_loss: ReturnLoss::Huber,
             return_loss_weight: 0.1,
+            device: None,
+            precision: None,
         }
     }
 }
 
 impl Config {
+    /// The device and precision training computes on (`train.*`, else `model.*`).
+    pub fn train_compute(&self) -> (ComputeDevice, Precision) {
+        (
+            self.train.device.unwrap_or(self.model.device),
+            self.train.precision.unwrap_or(self.model.precision),
+        )
+    }
+
+    /// The micro-batch size the serving device uses.
+    pub fn serving_max_batch(&self) -> usize {
+        match self.model.device {
+            ComputeDevice::Cpu => self.inference.max_batch,
+            ComputeDevice::Cuda(_) => self.inference.cuda_max_batch,
+        }
+    }
+
     /// Every semantic problem, as `key: reason`.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
@@ -407,6 +445,12 @@ impl Config {
             365 * 86_400,
         );
         range("inference.max_batch", i.max_batch as u64, 1, 65_536);
+        range(
+            "inference.cuda_max_batch",
+            i.cuda_max_batch as u64,
+            1,
+            65_536,
+        );
         range("features.shards", f.shards as u64, 1, 256);
         range("inference.max_wait_us", i.max_wait_us, 0, 3_600_000_000);
         range(
@@ -468,6 +512,36 @@ impl Config {
             format!("{} is not in 0..=100", t.folds),
         );
         need(t.batch_size > 0, "train.batch_size", "must be > 0".into());
+        let cpu_bf16 =
+            |(d, p): (ComputeDevice, Precision)| d == ComputeDevice::Cpu && p != Precision::F32;
+        need(
+            !cpu_bf16((self.model.device, self.model.precision)),
+            "model.precision",
+            format!(
+                "\"{}\" needs a CUDA model.device; the CPU computes in f32",
+                self.model.precision
+            ),
+        );
+        need(
+            !cpu_bf16(self.train_compute()),
+            "train.precision",
+            format!(
+                "\"{}\" needs a CUDA device (train.device, else model.device); set train.precision = \"f32\" to train on the CPU",
+                self.train_compute().1
+            ),
+        );
+        let (td, tp) = self.train_compute();
+        need(
+            !(self.shadow.enabled
+                && matches!(td, ComputeDevice::Cuda(_))
+                && td == self.model.device
+                && tp != self.model.precision),
+            "train.precision",
+            format!(
+                "\"{tp}\" differs from model.precision \"{}\" on the same device {td}, where the shadow trainer refits beside the served model; burn 0.21 keeps one float type per device and process: use one precision, or train on another device",
+                self.model.precision
+            ),
+        );
         need(
             t.learning_rate > 0.0 && t.learning_rate <= 1.0,
             "train.learning_rate",

@@ -191,4 +191,47 @@ mod tests {
             assert!(e.contains(key), "{key} in {e}");
         }
     }
+
+    #[test]
+    fn devices_and_precisions_are_checked_with_their_keys() {
+        use crate::model::backend::{ComputeDevice, Precision};
+        let ok = Config::from_toml(
+            "[model]\ndevice = \"cuda:1\"\nprecision = \"bf16\"\n[train]\ndevice = \"cpu\"\nprecision = \"f32\"\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.model.device, ok.model.precision),
+            (ComputeDevice::Cuda(1), Precision::Bf16)
+        );
+        assert_eq!(ok.train_compute(), (ComputeDevice::Cpu, Precision::F32));
+        assert_eq!(ok.serving_max_batch(), ok.inference.cuda_max_batch);
+        // Training follows serving unless told otherwise.
+        let follows = Config::from_toml("[model]\ndevice = \"cuda\"\n", "x.toml").unwrap();
+        assert_eq!(
+            follows.train_compute(),
+            (ComputeDevice::Cuda(0), Precision::F32)
+        );
+        assert_eq!(follows.serving_max_batch(), 4096);
+        let bad = |text: &str, key: &str| {
+            let e = Config::from_toml(text, "x.toml").unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains("x.toml"), "{key} in {e}");
+        };
+        bad("[model]\nprecision = \"bf16\"\n", "model.precision");
+        bad(
+            "[model]\ndevice = \"cuda\"\nprecision = \"bf16\"\n[train]\ndevice = \"cpu\"\n",
+            "train.precision",
+        );
+        bad("[model]\ndevice = \"tpu\"\n", "line 2");
+        bad(
+            "[inference]\ncuda_max_batch = 0\n",
+            "inference.cuda_max_batch",
+        );
+        // One float type per CUDA device and process (burn 0.21): the shadow trainer cannot
+        // refit in bf16 beside an f32 model on the same GPU.
+        bad(
+            "[model]\ndevice = \"cuda\"\nregistry = \"r\"\n[train]\nprecision = \"bf16\"\n[shadow]\nenabled = true\n",
+            "same device cuda:0",
+        );
+    }
 }

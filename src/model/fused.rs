@@ -294,18 +294,11 @@ impl FusedNet {
         })
     }
 
-    /// The fixed check batch: a zero window, a ±3 pattern near the scaler's clip range, and
-    /// smooth mid-range values; compared on the raw heads.
+    /// Compares with burn's forward on the raw heads of the fixed check batch
+    /// ([`check_windows`](super::net::check_windows)).
     fn check<B: Backend>(&self, net: &SignalNet<B>, device: &B::Device) -> Result<(), FusedError> {
         let n = 3;
-        let w = self.t * self.f;
-        let mut x = vec![0.0f32; n * w];
-        for (i, v) in x[w..2 * w].iter_mut().enumerate() {
-            *v = 3.0 * ((i as f32) * 0.37).sin();
-        }
-        for (i, v) in x[2 * w..].iter_mut().enumerate() {
-            *v = ((i as f32) * 0.011).cos() - 0.25;
-        }
+        let x = super::net::check_windows(self.t, self.f);
         let (logit, ret) = self.forward_raw(&x, n);
         let out = net.forward(Tensor::<B, 3>::from_data(
             TensorData::new(x, [n, self.t, self.f]),

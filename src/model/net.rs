@@ -158,6 +158,22 @@ impl<B: Backend> SignalNet<B> {
     }
 }
 
+/// A fixed batch of three `[seq_len × n_features]` windows (zeros, a ±3 pattern near the
+/// scaler's clip range, smooth mid-range values) that every load runs through the forwards it
+/// serves with: the smoke test, the fused copy's and the device copy's comparison with burn's CPU
+/// forward.
+pub fn check_windows(seq_len: usize, n_features: usize) -> Vec<f32> {
+    let w = seq_len * n_features;
+    let mut x = vec![0.0f32; 3 * w];
+    for (i, v) in x[w..2 * w].iter_mut().enumerate() {
+        *v = 3.0 * ((i as f32) * 0.37).sin();
+    }
+    for (i, v) in x[2 * w..].iter_mut().enumerate() {
+        *v = ((i as f32) * 0.011).cos() - 0.25;
+    }
+    x
+}
+
 /// Renumbers parameter ids 1, 2, 3... in visiting order. burn draws a random id for every
 /// parameter and saves it with the weights, so without this two identical trainings would write
 /// different `model.mpk` bytes (and weights hashes).
@@ -193,12 +209,15 @@ impl<B: Backend> SignalNet<B> {
     ) -> (Vec<f32>, Vec<f32>) {
         let x = Tensor::<B, 3>::from_data(TensorData::new(data, [n, seq_len, n_features]), device);
         let out = self.forward(x);
-        let p = out.probability().into_data().convert::<f32>();
-        let r = out.expected_return_bps.into_data().convert::<f32>();
-        (
-            p.to_vec().unwrap_or_default(),
-            r.to_vec().unwrap_or_default(),
-        )
+        // One read-back of both heads (`[n, 2]`): on an accelerator each read is a sync and a
+        // transfer.
+        let both = Tensor::stack::<2>(vec![out.probability(), out.expected_return_bps], 1);
+        let both: Vec<f32> = both
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .unwrap_or_default();
+        both.chunks_exact(2).map(|pr| (pr[0], pr[1])).unzip()
     }
 }
 

@@ -4,7 +4,7 @@ use super::manifest::{MANIFEST_FORMAT, Manifest};
 use crate::config::Forward;
 use crate::features::FeatureSpec;
 use crate::model::SignalNet;
-use crate::model::backend::{Device, InferBackend};
+use crate::model::backend::{ComputeDevice, Device, DeviceNet, InferBackend, Precision};
 use crate::model::fused::FusedNet;
 use crate::scaling::{RobustScaler, StreamingScaler};
 use burn::module::Module;
@@ -60,19 +60,101 @@ pub struct LoadedModel {
     /// The fused CPU forward of `net`, checked against it at load; `None` serves with burn's
     /// (`inference.forward = "burn"`).
     pub fused: Option<FusedNet>,
+    /// A copy of `net` on an accelerator (`model.device = "cuda:N"`), checked against `net` at
+    /// load; when present it serves instead of the CPU forwards.
+    pub accel: Option<DeviceNet>,
 }
 
 impl LoadedModel {
     /// `(p_profitable, expected_return_bps)` per window of `x` (`[n × T × F]`, row-major), by
     /// the forward this model serves with.
     pub fn predict(&self, x: Vec<f32>, n: usize) -> (Vec<f32>, Vec<f32>) {
-        match &self.fused {
-            Some(f) => f.predict(&x, n),
-            None => self
-                .net
-                .predict(x, n, self.manifest.seq_len, self.spec.len(), &self.device),
+        let (t, f) = (self.manifest.seq_len, self.spec.len());
+        match (&self.accel, &self.fused) {
+            (Some(a), _) => a.predict(x, n, t, f),
+            (None, Some(fused)) => fused.predict(&x, n),
+            (None, None) => self.net.predict(x, n, t, f, &self.device),
         }
     }
+
+    /// Where this model serves, for logs: `"cpu (fused)"`, `"cuda:0 (NVIDIA H200, bf16)"`.
+    pub fn serving_on(&self) -> String {
+        match (&self.accel, &self.fused) {
+            (Some(a), _) => format!("{} ({}, {})", a.info.device, a.info.name, a.info.precision),
+            (None, Some(_)) => "cpu (fused forward)".into(),
+            (None, None) => "cpu (burn forward)".into(),
+        }
+    }
+
+    /// Copies the model onto `device` to serve there (nothing for the CPU), after checking that
+    /// the copy's outputs on the fixed check batch match burn's CPU forward to
+    /// [`DEVICE_MAX_ABS_DIFF`] (f32) or [`DEVICE_MAX_ABS_DIFF_BF16`] (bf16) in p and in the
+    /// return head (units of 100 bps). A device that cannot be used fails here, with the reason.
+    pub fn onto_device(
+        mut self,
+        device: ComputeDevice,
+        precision: Precision,
+    ) -> Result<Self, BundleError> {
+        let invalid = |msg: String| BundleError::Invalid {
+            dir: PathBuf::from(&self.manifest.version),
+            msg,
+        };
+        let Some(accel) = DeviceNet::new(&self.net, &self.manifest.net, device, precision)
+            .map_err(|e| invalid(format!("model.device: {e}")))?
+        else {
+            return Ok(self);
+        };
+        let (t, f) = (self.manifest.seq_len, self.spec.len());
+        let x = crate::model::net::check_windows(t, f);
+        let want = self.net.predict(x.clone(), 3, t, f, &self.device);
+        let got = accel.predict(x, 3, t, f);
+        let diff = max_abs_diff(&want, &got);
+        let limit = match precision {
+            Precision::F32 => DEVICE_MAX_ABS_DIFF,
+            Precision::Bf16 => DEVICE_MAX_ABS_DIFF_BF16,
+        };
+        if diff > limit {
+            return Err(invalid(format!(
+                "the {} copy on {device} differs from the CPU forward by {diff:.3e} (> {limit:e}) on the load-time check batch; serve it on the CPU (model.device = \"cpu\"){}",
+                precision,
+                if precision == Precision::Bf16 {
+                    " or in f32 (model.precision = \"f32\")"
+                } else {
+                    ""
+                }
+            )));
+        }
+        tracing::info!(
+            version = %self.manifest.version,
+            device = %accel.info.device,
+            name = %accel.info.name,
+            precision = %precision,
+            max_abs_diff = diff,
+            "model copied onto the device; it serves there"
+        );
+        self.fused = None;
+        self.accel = Some(accel);
+        Ok(self)
+    }
+}
+
+/// Largest difference allowed between a device copy in f32 and the CPU forward (p, and the
+/// return head in units of 100 bps): different reduction orders and fused kernels, not a
+/// different model.
+pub const DEVICE_MAX_ABS_DIFF: f32 = 1e-3;
+/// The same for a bf16 copy (8 significant bits per product through 2 × 60 LSTM steps).
+pub const DEVICE_MAX_ABS_DIFF_BF16: f32 = 5e-2;
+
+/// Max |a − b| over p and the return head (scaled to its training unit), NaN counting as ∞.
+pub fn max_abs_diff(a: &(Vec<f32>, Vec<f32>), b: &(Vec<f32>, Vec<f32>)) -> f32 {
+    let scale = crate::model::net::RETURN_SCALE_BPS as f32;
+    let p = a.0.iter().zip(&b.0).map(|(x, y)| (x - y).abs());
+    let r = a.1.iter().zip(&b.1).map(|(x, y)| ((x - y) / scale).abs());
+    let lens_differ = a.0.len() != b.0.len() || a.1.len() != b.1.len();
+    p.chain(r)
+        .fold(if lens_differ { f32::INFINITY } else { 0.0 }, |m, v| {
+            if v.is_nan() { f32::INFINITY } else { m.max(v) }
+        })
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
@@ -315,10 +397,11 @@ pub fn load_bundle_with(
         spec,
         device,
         fused,
+        accel: None,
     })
 }
 
-/// A forward pass on two fixed windows (zeros, and a ±3 pattern near the scaler's clip range)
+/// A forward pass on the fixed check batch ([`check_windows`](crate::model::net::check_windows))
 /// that must give one finite probability and return per window: weights that load but produce
 /// NaN (a diverged run saved by mistake, a corrupt but well-formed record) are refused here,
 /// before they could serve.
@@ -328,18 +411,14 @@ fn smoke_forward(
     n_features: usize,
     device: &Device,
 ) -> Result<(), String> {
-    let n = seq_len * n_features;
-    let mut x = vec![0.0f32; 2 * n];
-    for (i, v) in x[n..].iter_mut().enumerate() {
-        *v = 3.0 * ((i as f32) * 0.37).sin();
-    }
-    let (p, r) = net.predict(x, 2, seq_len, n_features, device);
-    let finite = p.len() == 2 && r.len() == 2 && p.iter().chain(&r).all(|v| v.is_finite());
+    let x = crate::model::net::check_windows(seq_len, n_features);
+    let (p, r) = net.predict(x, 3, seq_len, n_features, device);
+    let finite = p.len() == 3 && r.len() == 3 && p.iter().chain(&r).all(|v| v.is_finite());
     if finite {
         Ok(())
     } else {
         Err(format!(
-            "smoke forward on two fixed windows gave {p:?} / {r:?}: the weights do not produce finite outputs"
+            "smoke forward on three fixed windows gave {p:?} / {r:?}: the weights do not produce finite outputs"
         ))
     }
 }

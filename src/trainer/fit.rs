@@ -14,7 +14,9 @@ use super::dataset::Dataset;
 use super::metrics;
 use super::schedule::{LrPlan, Patience};
 use crate::config::{LrSchedule, ReturnLoss, TrainConfig};
-use crate::model::backend::{Device, InferBackend, TrainBackend};
+use crate::model::backend::{
+    ComputeDevice, InferBackend, Precision, TrainTask, device, to_backend, train_on,
+};
 use crate::model::net::RETURN_SCALE_BPS;
 use crate::model::{SignalNet, SignalNetConfig, SignalOutput};
 use burn::grad_clipping::GradientClippingConfig;
@@ -23,6 +25,7 @@ use burn::nn::loss::{HuberLossConfig, MseLoss, Reduction};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
+use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -136,37 +139,54 @@ pub enum Start<'a> {
     From(&'a SignalNet<InferBackend>),
 }
 
-/// A trainable copy of an inference model (its record through burn's in-memory recorder).
-fn trainable(
-    net: &SignalNet<InferBackend>,
-    cfg: &SignalNetConfig,
-    dev: &Device,
-) -> Result<SignalNet<TrainBackend>, String> {
-    use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let bytes = Recorder::<InferBackend>::record(&recorder, net.clone().into_record(), ())
-        .map_err(|e| format!("cannot copy the starting model: {e}"))?;
-    let record = Recorder::<TrainBackend>::load(&recorder, bytes, dev)
-        .map_err(|e| format!("cannot copy the starting model: {e}"))?;
-    Ok(cfg.init::<TrainBackend>(dev).load_record(record))
+/// One training run: what [`fit`] needs, on whichever backend [`FitJob::run_on`] picks.
+pub struct FitJob<'a, S: TrainSet + ?Sized> {
+    pub net_cfg: &'a SignalNetConfig,
+    pub tc: &'a TrainConfig,
+    pub ds: &'a S,
+    pub train_idx: &'a [usize],
+    pub val_idx: &'a [usize],
+    /// Only labels the logs.
+    pub fold: usize,
+    pub observer: &'a mut dyn TrainObserver,
+    pub start: Start<'a>,
 }
 
-/// Trains one model; `fold` only labels the logs.
-#[allow(clippy::too_many_arguments)] // one call site per trainer; a struct would only rename them
-pub fn fit<S: TrainSet + ?Sized>(
-    net_cfg: &SignalNetConfig,
-    tc: &TrainConfig,
-    ds: &S,
-    (train_idx, val_idx): (&[usize], &[usize]),
-    fold: usize,
-    dev: &Device,
-    observer: &mut dyn TrainObserver,
-    start: Start<'_>,
+impl<S: TrainSet + ?Sized> FitJob<'_, S> {
+    /// Trains on `device` in `precision` (`model.device` / `train.device`); the best epoch's
+    /// weights come back as a CPU model whatever the device.
+    pub fn run_on(self, device: ComputeDevice, precision: Precision) -> Result<Fitted, String> {
+        train_on(device, precision, self).map_err(|e| e.to_string())?
+    }
+}
+
+impl<S: TrainSet + ?Sized> TrainTask for FitJob<'_, S> {
+    type Output = Result<Fitted, String>;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        fit::<B, S>(self, &device)
+    }
+}
+
+/// Trains one model on backend `B`.
+fn fit<B: AutodiffBackend, S: TrainSet + ?Sized>(
+    job: FitJob<'_, S>,
+    dev: &B::Device,
 ) -> Result<Fitted, String> {
-    <TrainBackend as Backend>::seed(dev, tc.seed);
-    let mut model: SignalNet<TrainBackend> = match start {
+    let FitJob {
+        net_cfg,
+        tc,
+        ds,
+        train_idx,
+        val_idx,
+        fold,
+        observer,
+        start,
+    } = job;
+    <B as Backend>::seed(dev, tc.seed);
+    let mut model: SignalNet<B> = match start {
         Start::Fresh => net_cfg.init(dev),
-        Start::From(net) => trainable(net, net_cfg, dev)?,
+        Start::From(net) => to_backend::<InferBackend, B>(net, net_cfg, dev)
+            .map_err(|e| format!("the starting model: {e}"))?,
     };
     let mut optim = AdamConfig::new()
         .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
@@ -183,7 +203,7 @@ pub fn fit<S: TrainSet + ?Sized>(
         LrSchedule::WarmupCosine => tc.warmup_epochs,
         LrSchedule::Constant => 0,
     };
-    let mut best: Option<(f64, usize, SignalNet<InferBackend>)> = None;
+    let mut best: Option<(f64, usize, SignalNet<B::InnerBackend>)> = None;
     let mut epochs = Vec::new();
     for epoch in 1..=tc.epochs {
         let started = std::time::Instant::now();
@@ -194,7 +214,7 @@ pub fn fit<S: TrainSet + ?Sized>(
             if observer.cancelled() {
                 return Err("training cancelled".into());
             }
-            let (x, y, r) = batch_tensors::<TrainBackend, S>(ds, chunk, dev);
+            let (x, y, r) = batch_tensors::<B, S>(ds, chunk, dev);
             let loss = loss(&model.forward(x), y, r, &weights);
             let value = loss.clone().into_scalar().elem::<f64>();
             loss_sum += value;
@@ -229,6 +249,8 @@ pub fn fit<S: TrainSet + ?Sized>(
     }
     let stopped_early = epochs.len() < tc.epochs;
     let (_, best_epoch, net) = best.ok_or("train.epochs must be > 0")?;
+    let net = to_backend::<B::InnerBackend, InferBackend>(&net, net_cfg, &device())
+        .map_err(|e| format!("the trained model: {e}"))?;
     Ok(Fitted {
         net,
         best_epoch,
@@ -271,16 +293,16 @@ struct Validation {
     recall: f64,
 }
 
-fn validate<S: TrainSet + ?Sized>(
-    net: &SignalNet<InferBackend>,
+fn validate<B: Backend, S: TrainSet + ?Sized>(
+    net: &SignalNet<B>,
     ds: &S,
     idx: &[usize],
     w: &LossWeights,
-    dev: &Device,
+    dev: &B::Device,
 ) -> Validation {
     let (mut p, mut loss_sum) = (Vec::with_capacity(idx.len()), 0.0);
     for chunk in idx.chunks(256) {
-        let (x, y, r) = batch_tensors::<InferBackend, S>(ds, chunk, dev);
+        let (x, y, r) = batch_tensors::<B, S>(ds, chunk, dev);
         let out = net.forward(x);
         loss_sum += loss(&out, y, r, w).into_scalar().elem::<f64>() * chunk.len() as f64;
         let probs = sigmoid(out.logit).into_data().convert::<f64>();
@@ -297,7 +319,7 @@ fn validate<S: TrainSet + ?Sized>(
 }
 
 /// `[n, T, F]` windows, `[n]` labels and `[n]` returns (in units of `RETURN_SCALE_BPS`).
-fn batch_tensors<B: Backend, S: TrainSet + ?Sized>(
+pub(crate) fn batch_tensors<B: Backend, S: TrainSet + ?Sized>(
     ds: &S,
     idx: &[usize],
     dev: &B::Device,

@@ -6,7 +6,7 @@
 #![allow(clippy::disallowed_methods)] // the bundle's creation time is a wall-clock fact
 
 use super::dataset::{Dataset, Sample};
-use super::fit::{EpochLog, Fitted, Start, TrainObserver, fit};
+use super::fit::{EpochLog, FitJob, Fitted, Start, TrainObserver};
 use super::labels::Exit;
 use super::scoring::{Scored, fit_baselines, predict};
 use super::split::{Split, chronological_split, walk_forward};
@@ -211,22 +211,24 @@ fn run_fold(
     let test = &split.test;
     let (majority, logistic, momentum) =
         fit_baselines(ds, &train_idx, test, cfg.labels.horizon_bars)?;
-    let dev = device();
     let data: &Dataset = ds;
+    let (compute, precision) = cfg.train_compute();
     let fitted = crate::model::on_large_stack("signal-engine-trainer", || {
-        fit(
+        FitJob {
             net_cfg,
             tc,
-            data,
-            (&train_idx, &val_idx),
+            ds: data,
+            train_idx: &train_idx,
+            val_idx: &val_idx,
             fold,
-            &dev,
             observer,
-            Start::Fresh,
-        )
+            start: Start::Fresh,
+        }
+        .run_on(compute, precision)
     })
     .map_err(|e| TrainError::Config(format!("training thread: {e}")))?
     .map_err(TrainError::Config)?;
+    let dev = device();
     let (p, r) = predict(&fitted.net, ds, test, &dev);
     if !p.iter().chain(&r).all(|v| v.is_finite()) {
         let at = if fold == 0 {

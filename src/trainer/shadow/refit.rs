@@ -5,10 +5,9 @@
 use super::buffer::Snapshot;
 use super::publish::Trained;
 use super::resolver::Labelled;
-use crate::config::{LrSchedule, ShadowConfig, TrainConfig};
-use crate::model::backend::device;
+use crate::config::{Config, LrSchedule, ShadowConfig, TrainConfig};
 use crate::registry::LoadedModel;
-use crate::trainer::fit::{EpochLog, Start, TrainObserver, fit};
+use crate::trainer::fit::{EpochLog, FitJob, Start, TrainObserver};
 use crate::trainer::metrics::roc_auc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,9 +27,13 @@ impl TrainObserver for Cancel {
     }
 }
 
-/// The training config of one refit: fine-tuning at a constant, lower rate for a few epochs.
-pub fn refit_config(base: &TrainConfig, s: &ShadowConfig, refit: u64) -> TrainConfig {
+/// The training config of refit number `refit`: fine-tuning at a constant, lower rate for a few
+/// epochs, over `[train]`, on the device `[train]` resolves to (`Config::train_compute`).
+pub fn refit_config(base: &Config, s: &ShadowConfig, refit: u64) -> TrainConfig {
+    let (device, precision) = base.train_compute();
     TrainConfig {
+        device: Some(device),
+        precision: Some(precision),
         epochs: s.epochs,
         learning_rate: s.learning_rate,
         lr_schedule: LrSchedule::Constant,
@@ -40,7 +43,7 @@ pub fn refit_config(base: &TrainConfig, s: &ShadowConfig, refit: u64) -> TrainCo
         early_stopping_patience: 0,
         batch_size: s.batch_size,
         seed: s.seed.wrapping_add(refit),
-        ..base.clone()
+        ..base.train.clone()
     }
 }
 
@@ -79,20 +82,23 @@ pub fn refit(
             "the champion ranks the recent windows backwards: this refit starts from fresh weights"
         );
     }
-    let dev = device();
-    let fitted = fit(
-        &champion.manifest.net,
+    let fitted = FitJob {
+        net_cfg: &champion.manifest.net,
         tc,
-        snapshot.as_ref(),
-        (&train_idx, &val_idx),
-        0,
-        &dev,
-        &mut Cancel(cancel),
-        if fresh {
+        ds: snapshot.as_ref(),
+        train_idx: &train_idx,
+        val_idx: &val_idx,
+        fold: 0,
+        observer: &mut Cancel(cancel),
+        start: if fresh {
             Start::Fresh
         } else {
             Start::From(&champion.net)
         },
+    }
+    .run_on(
+        tc.device.unwrap_or_default(),
+        tc.precision.unwrap_or_default(),
     )?;
     let cutoff_ms = snapshot
         .rows

@@ -178,7 +178,7 @@ impl Trainer {
             self.buffer
                 .snapshot(c.features.seq_len, champion.spec.len()),
         );
-        let tc = refit_config(&c.train, &self.cfg, self.refits);
+        let tc = refit_config(c, &self.cfg, self.refits);
         let split = (self.cfg.val_fraction, self.cfg.fresh_start_below_auc);
         let purge_ms = self.purge_ms;
         let cancel = self.cancel.clone();
