@@ -67,6 +67,11 @@ impl Serving {
             FeatureSpec::new(&cfg.features.names).map_err(|e| AppError::Config(e.to_string()))?;
         let (dir, registry) = resolve(cfg, model_dir)?;
         let model = load_checked_model(cfg, config_name, &dir, &spec)?;
+        tracing::info!(
+            version = %model.manifest.version,
+            on = %model.serving_on(),
+            "serving model loaded"
+        );
         let scaler = match cfg.features.scaling {
             ScalingMode::Fitted => Scaling::Fitted(Arc::new(model.scaler.clone())),
             ScalingMode::Streaming => Scaling::Streaming(Box::new(match &model.streaming {
