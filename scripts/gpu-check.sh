@@ -60,7 +60,8 @@ else
     gunzip -c .gpu-check/signal-engine.gz >"$bin"
     chmod +x "$bin"
   fi
-  device=cuda:0 batches=1,64,1024,8192 train_batches=256,4096 seconds=2 fit_epochs=3
+  # Sized for the device tool: one call of a few minutes, kernels compiled and autotuned on first use.
+  device=cuda:0 batches=1,64,1024,8192 train_batches=256,4096 seconds=1 fit_epochs=2
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log" || true
   # burn-cuda loads libcuda (the driver) and libnvrtc (it compiles its kernels at run time):
   # the toolkit's, else the one PyTorch's wheels carry.

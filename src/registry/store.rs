@@ -422,3 +422,21 @@ fn smoke_forward(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::max_abs_diff;
+
+    #[test]
+    fn device_differences_count_the_return_head_in_its_unit_and_nan_as_infinite() {
+        let base = (vec![0.5, 0.25], vec![10.0, -20.0]);
+        assert_eq!(max_abs_diff(&base, &base), 0.0);
+        // p off by 2e-4; the return off by 5 bps = 0.05 in units of 100 bps.
+        let off = (vec![0.5002, 0.25], vec![10.0, -25.0]);
+        assert!((max_abs_diff(&base, &off) - 0.05).abs() < 1e-6);
+        let nan = (vec![f32::NAN, 0.25], vec![10.0, -20.0]);
+        assert_eq!(max_abs_diff(&base, &nan), f32::INFINITY);
+        let short = (vec![0.5], vec![10.0]);
+        assert_eq!(max_abs_diff(&base, &short), f32::INFINITY);
+    }
+}

@@ -156,8 +156,21 @@ impl Loop {
                 if prov.live {
                     sh.acks.begin(&prov.origin);
                 }
+                // Counted when handed over, not when read: a message still in the FIFO when the
+                // source stops is neither forwarded nor committed, and the next owner reads it
+                // (and counts it) again.
+                let handed = |sh: &Shared| {
+                    bump(if prov.live {
+                        &sh.stats.events
+                    } else {
+                        &sh.stats.warmup_events
+                    })
+                };
                 let item = match tx.try_send(item) {
-                    Ok(()) => return (Step::Done, None),
+                    Ok(()) => {
+                        handed(sh);
+                        return (Step::Done, None);
+                    }
                     Err(TrySendError::Closed(_)) => return (Step::Closed, None),
                     Err(TrySendError::Full(item)) => item,
                 };
@@ -170,6 +183,7 @@ impl Loop {
                 match self.rt.block_on(wait) {
                     Ok(Ok(permit)) => {
                         permit.send(item);
+                        handed(sh);
                         (Step::Done, None)
                     }
                     Ok(Err(_)) => (Step::Closed, None),
@@ -288,11 +302,6 @@ impl Loop {
             .saturating_mul(1_000_000);
         let action = match decode(m.payload(), sh.cfg.format, sh.cfg.exchange, recv_ns) {
             Ok(Decoded::Event(ev)) => {
-                bump(if live {
-                    &sh.stats.events
-                } else {
-                    &sh.stats.warmup_events
-                });
                 let prov = Provenance { origin, live };
                 Action::Forward(
                     SourceItem::Event(ev, Some(prov.clone()), std::time::Instant::now()),
@@ -381,5 +390,98 @@ impl Loop {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::KafkaSourceConfig;
+    use crate::event::MarketEvent;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicU64;
+    use tokio::sync::mpsc;
+
+    fn event() -> MarketEvent {
+        MarketEvent::from_json(
+            br#"{"exchange":"binance_futures","symbol":"LINKUSDT","ts_event_ns":1,"ts_recv_ns":1,
+            "kind":{"type":"trade","price":9.5,"qty":2.0,"side":"buy","id":7}}"#,
+        )
+        .expect("a valid event")
+    }
+
+    /// The regression behind a flaky `kafka_pipeline` SIGTERM test: a live event counted when
+    /// read but still in the FIFO when the source stopped was neither forwarded nor committed,
+    /// so the next owner read (and counted) it again: 2,881 events of 2,880 messages. `events`
+    /// counts what was handed to the pipeline, as its doc says.
+    #[test]
+    fn events_count_what_was_handed_over_not_what_was_read() {
+        // Multi-threaded as the engine's: a current-thread runtime's timer only runs inside its
+        // own `block_on`, not a `Handle`'s, and the wait for a slot would never time out.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let (tx, mut rx) = mpsc::channel(1);
+        let tp = Tp {
+            topic: Arc::from("t"),
+            partition: 0,
+        };
+        let shared = Arc::new(Shared {
+            cfg: KafkaSourceConfig::default(),
+            acks: Default::default(),
+            warmup_span_ms: 0,
+            tx: Mutex::new(Some(tx)),
+            phases: Mutex::new(HashMap::new()),
+            rebalanced: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            stats: Arc::default(),
+            lag: Arc::default(),
+        });
+        let generation = shared.acks.assign(&tp);
+        let mut l = Loop {
+            shared: shared.clone(),
+            rt: rt.handle().clone(),
+            pause_after: Duration::from_millis(1),
+            dead_letters: None,
+            fifo: VecDeque::new(),
+            paused: false,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let forward = |offset: i64, live: bool| {
+            let prov = Provenance {
+                origin: Origin {
+                    tp: tp.clone(),
+                    offset,
+                    generation,
+                },
+                live,
+            };
+            Action::Forward(
+                SourceItem::Event(event(), Some(prov.clone()), Instant::now()),
+                prov,
+            )
+        };
+        let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        // Read three (one a warm-up re-read); the pipeline takes one.
+        l.fifo
+            .extend([forward(10, false), forward(11, true), forward(12, true)]);
+        assert!(matches!(l.drain(), Step::Blocked));
+        assert_eq!(count(&shared.stats.warmup_events), 1);
+        assert_eq!(
+            count(&shared.stats.events),
+            0,
+            "nothing live handed over yet"
+        );
+        assert_eq!(l.fifo.len(), 2);
+        // The pipeline frees a slot: one more goes; one is still queued at the stop.
+        assert!(rx.try_recv().is_ok());
+        assert!(matches!(l.drain(), Step::Blocked));
+        assert_eq!(count(&shared.stats.events), 1);
+        assert_eq!(l.fifo.len(), 1);
+        // Only the handed-over offset is owed; offset 12 stays unread for the next owner.
+        assert_eq!(shared.acks.pending(std::slice::from_ref(&tp)), 1);
     }
 }
