@@ -52,7 +52,7 @@ pub struct DeviceCheckArgs {
     /// Inference batch sizes.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1024,8192")]
     pub batches: Vec<usize>,
-    /// Training batch sizes (empty: no training steps).
+    /// Training batch sizes.
     #[arg(long, value_delimiter = ',', default_value = "256,4096")]
     pub train_batches: Vec<usize>,
     /// The precision to check on a CUDA device (the CPU computes in f32 only). One per run: burn
@@ -63,7 +63,8 @@ pub struct DeviceCheckArgs {
     /// Seconds of timed calls per measurement (at least 5 calls each).
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
-    /// Also train for this many epochs per precision on the data and report test metrics (0: no).
+    /// Also train for this many epochs, in this precision, on the data and report the test
+    /// metrics (0: no).
     #[arg(long, default_value_t = 0)]
     pub fit_epochs: usize,
     /// Write the results here as JSON.
