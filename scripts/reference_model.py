@@ -119,16 +119,24 @@ def ms(t0):
     return (time.perf_counter() - t0) * 1e3
 
 
-def bench_train(batch, steps, threads):
-    model = SignalNet()
-    model.train()  # dropout on, as in burn's autodiff model
-    params = sum(p.numel() for p in model.parameters())
+def train_setup(batch, n_features=N_FEATURES, seq_len=SEQ_LEN, device="cpu"):
+    """A fresh model in training mode (dropout on, as in burn's autodiff model) with its Adam,
+    random host data for one batch and its balanced class weights: (model, opt, x, y, r, w_pos,
+    w_neg)."""
+    model = SignalNet(n_features=n_features).to(device)
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS)
-    x = torch.randn(batch, SEQ_LEN, N_FEATURES)
+    x = torch.randn(batch, seq_len, n_features)
     y = torch.bernoulli(torch.full((batch,), 0.4))
     r = torch.randn(batch) * 0.5
     pos = float(y.sum())
     w_pos, w_neg = batch / (2 * max(pos, 1.0)), batch / (2 * max(batch - pos, 1.0))
+    return model, opt, x, y, r, w_pos, w_neg
+
+
+def bench_train(batch, steps, threads):
+    model, opt, x, y, r, w_pos, w_neg = train_setup(batch)
+    params = sum(p.numel() for p in model.parameters())
     times = []  # per timed step: (total, forward, backward, optimiser) in ms
     for step in range(steps + 1):  # step 0 is the untimed warm-up
         t0 = time.perf_counter()
@@ -283,14 +291,7 @@ def bench_device_train(device, precision, batches, reps, n_features, seq_len):
     rows = []
     for batch in batches:
         torch.manual_seed(SEED)
-        model = SignalNet(n_features=n_features).to(device)
-        model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS)
-        x = torch.randn(batch, seq_len, n_features)
-        y = torch.bernoulli(torch.full((batch,), 0.4))
-        r = torch.randn(batch) * 0.5
-        pos = float(y.sum())
-        w_pos, w_neg = batch / (2 * max(pos, 1.0)), batch / (2 * max(batch - pos, 1.0))
+        model, opt, x, y, r, w_pos, w_neg = train_setup(batch, n_features, seq_len, device)
         times = []
         for i in range(reps + 1):
             sync(device)

@@ -17,6 +17,14 @@ fn engine() -> Command {
     c
 }
 
+/// Runs `cmd`, which must fail; its stderr.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "succeeded: {err}");
+    err
+}
+
 /// What a CUDA request says on this build: no CUDA backend compiled in, or (built with it) no
 /// driver on a machine without a GPU.
 fn cuda_refusal() -> &'static str {
@@ -109,12 +117,7 @@ fn the_cpu_only_gpu_check_checks_times_and_reports() {
 #[test]
 fn a_cuda_device_that_cannot_be_used_fails_at_start_and_says_why() {
     // Serving: the embedded default job with model.device = "cuda:0".
-    let out = engine()
-        .args(["--set", "model.device=cuda:0", "run"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = refused(engine().args(["--set", "model.device=cuda:0", "run"]));
     assert!(err.contains("model.device"), "{err}");
     assert!(
         err.contains("cuda:0") && err.contains(cuda_refusal()),
@@ -122,15 +125,13 @@ fn a_cuda_device_that_cannot_be_used_fails_at_start_and_says_why() {
     );
     // Training: refused before the data is read.
     let tmp = tempfile::tempdir().unwrap();
-    let out = engine()
-        .args(["--set", "train.device=cuda", "train", "--data"])
-        .arg(repo("tests/fixtures/klines/demo"))
-        .arg("--out")
-        .arg(tmp.path().join("m"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = refused(
+        engine()
+            .args(["--set", "train.device=cuda", "train", "--data"])
+            .arg(repo("tests/fixtures/klines/demo"))
+            .arg("--out")
+            .arg(tmp.path().join("m")),
+    );
     assert!(
         err.contains("train.device") && err.contains(cuda_refusal()),
         "{err}"
@@ -140,13 +141,11 @@ fn a_cuda_device_that_cannot_be_used_fails_at_start_and_says_why() {
         "the data was read first: {err}"
     );
     // Measuring: device-check on it.
-    let out = engine()
-        .args(["device-check", "--device", "cuda:1", "--data"])
-        .arg(repo("tests/fixtures/klines/demo"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = refused(
+        engine()
+            .args(["device-check", "--device", "cuda:1", "--data"])
+            .arg(repo("tests/fixtures/klines/demo")),
+    );
     assert!(
         err.contains("cuda:1") && err.contains(cuda_refusal()),
         "{err}"
@@ -159,16 +158,9 @@ fn bf16_on_the_cpu_is_a_config_error_naming_the_key() {
         ("model.precision=bf16", "model.precision"),
         ("train.precision=bf16", "train.precision"),
     ] {
-        let out = engine().args(["--set", set, "run"]).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success());
+        let err = refused(engine().args(["--set", set, "run"]));
         assert!(err.contains(key) && err.contains("needs a CUDA"), "{err}");
     }
-    let out = engine()
-        .args(["--set", "model.device=gpu", "run"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = refused(engine().args(["--set", "model.device=gpu", "run"]));
     assert!(err.contains("cuda:N"), "{err}");
 }

@@ -155,10 +155,8 @@ impl Forward<'_> {
     fn predict(&self, m: &LoadedModel, x: Vec<f32>, n: usize) -> (Vec<f32>, Vec<f32>) {
         let (t, f) = (m.manifest.seq_len, m.spec.len());
         match self {
-            Self::Fused(m) => match &m.fused {
-                Some(fused) => fused.predict(&x, n),
-                None => m.net.predict(x, n, t, f, &m.device),
-            },
+            // A bundle loaded for the CPU serves with its fused forward.
+            Self::Fused(m) => m.predict(x, n),
             Self::Burn(m) => m.net.predict(x, n, t, f, &m.device),
             Self::Device(d, _) => d.predict(x, n, t, f),
         }

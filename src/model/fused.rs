@@ -306,23 +306,19 @@ impl FusedNet {
         ));
         let want_logit = values("check", &out.logit)?;
         let want_ret = values("check", &out.expected_return_bps)?;
-        let diff = |a: &[f32], b: &[f32], scale: f32| {
-            a.iter()
-                .zip(b)
-                .map(|(a, b)| (a - b / scale).abs())
-                .fold(
-                    0.0f32,
-                    |m, v| if v.is_nan() { f32::INFINITY } else { m.max(v) },
-                )
-        };
-        let dl = diff(&logit, &want_logit, 1.0);
+        let dl = super::net::max_abs_diff(&logit, &want_logit);
         if dl > MAX_ABS_DIFF {
             return Err(FusedError::Mismatch {
                 diff: dl,
                 what: "profitability logit",
             });
         }
-        let dr = diff(&ret, &want_ret, RETURN_SCALE_BPS as f32);
+        // The fused forward's raw return head is in units of RETURN_SCALE_BPS.
+        let want_ret: Vec<f32> = want_ret
+            .iter()
+            .map(|v| v / RETURN_SCALE_BPS as f32)
+            .collect();
+        let dr = super::net::max_abs_diff(&ret, &want_ret);
         if dr > MAX_ABS_DIFF {
             return Err(FusedError::Mismatch {
                 diff: dr,

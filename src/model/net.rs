@@ -174,6 +174,23 @@ pub fn check_windows(seq_len: usize, n_features: usize) -> Vec<f32> {
     x
 }
 
+/// Max |a − b| over two outputs of the same windows, NaN (or a length mismatch) counting as ∞: the
+/// measure of every load-time comparison of a forward with burn's.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    let init = if a.len() == b.len() {
+        0.0
+    } else {
+        f32::INFINITY
+    };
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(
+            init,
+            |m, v| if v.is_nan() { f32::INFINITY } else { m.max(v) },
+        )
+}
+
 /// Renumbers parameter ids 1, 2, 3... in visiting order. burn draws a random id for every
 /// parameter and saves it with the weights, so without this two identical trainings would write
 /// different `model.mpk` bytes (and weights hashes).

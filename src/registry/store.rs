@@ -147,14 +147,9 @@ pub const DEVICE_MAX_ABS_DIFF_BF16: f32 = 5e-2;
 
 /// Max |a − b| over p and the return head (scaled to its training unit), NaN counting as ∞.
 pub fn max_abs_diff(a: &(Vec<f32>, Vec<f32>), b: &(Vec<f32>, Vec<f32>)) -> f32 {
-    let scale = crate::model::net::RETURN_SCALE_BPS as f32;
-    let p = a.0.iter().zip(&b.0).map(|(x, y)| (x - y).abs());
-    let r = a.1.iter().zip(&b.1).map(|(x, y)| ((x - y) / scale).abs());
-    let lens_differ = a.0.len() != b.0.len() || a.1.len() != b.1.len();
-    p.chain(r)
-        .fold(if lens_differ { f32::INFINITY } else { 0.0 }, |m, v| {
-            if v.is_nan() { f32::INFINITY } else { m.max(v) }
-        })
+    use crate::model::net::{RETURN_SCALE_BPS, max_abs_diff as diff};
+    let unit = |r: &[f32]| -> Vec<f32> { r.iter().map(|v| v / RETURN_SCALE_BPS as f32).collect() };
+    diff(&a.0, &b.0).max(diff(&unit(&a.1), &unit(&b.1)))
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
