@@ -128,8 +128,10 @@ fn level() -> Level {
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) {
     let panels = b.n.div_ceil(NR);
-    // Rows in chunks that stay in L2, panel groups within a chunk, so a group of B (8 panels ×
-    // k, 64 KiB at k = 128) stays in cache while the chunk's rows pass through it.
+    // Rows in chunks that stay in L2; within a chunk, groups of 4 panels (32 KiB of B at
+    // k = 128) that stay in L1 while the chunk's rows pass through them. Groups of 8 (in L2
+    // only) ran 10-15 % slower over the whole forward: B's loads then came from L2 at a rate
+    // near its bandwidth.
     for (c0, c1) in row_chunks(m) {
         if panels == 1 {
             // One panel (attention's context, 16 wide): tall blocks instead of wasted columns.
@@ -142,22 +144,20 @@ fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize
             }
             continue;
         }
-        let mut p0 = 0;
-        while p0 < panels {
-            let np = 8.min(panels - p0);
-            let full = c0 + (c1 - c0) / 4 * 4;
+        let full = c0 + (c1 - c0) / 4 * 4;
+        for p0 in (0..panels).step_by(4) {
+            let np = 4.min(panels - p0);
             for r0 in (c0..full).step_by(4) {
-                tile512::<4, 4>(r0, 4, p0, np.min(4), a, lda, b, c, ldc);
-                if np > 4 {
-                    tile512::<4, 4>(r0, 4, p0 + 4, np - 4, a, lda, b, c, ldc);
-                }
+                tile512::<4, 4>(r0, 4, p0, np, a, lda, b, c, ldc);
             }
-            // A lone row: eight independent chains keep the FMA units busy where four rows
-            // cannot.
+        }
+        // A lone row: eight independent chains keep the FMA units busy where four rows
+        // cannot.
+        for p0 in (0..panels).step_by(8) {
+            let np = 8.min(panels - p0);
             for r0 in full..c1 {
                 tile512::<1, 8>(r0, 1, p0, np, a, lda, b, c, ldc);
             }
-            p0 += 8;
         }
     }
 }
@@ -205,14 +205,27 @@ fn tile512<const MR: usize, const NP: usize>(
             }
         }
     }
-    let mut lanes = [[[0.0f32; NR]; NP]; MR];
+    // Straight into C, a last panel's padding masked off: a round trip through a lane buffer
+    // and a scalar add cost as much as the loop above at the small k of the recurrent step and
+    // attention (32 to 64).
     for r in 0..rows {
         for p in 0..np {
-            // SAFETY: a lane row is NR floats.
-            unsafe { _mm512_storeu_ps(lanes[r][p].as_mut_ptr(), acc[r][p]) };
+            let col = (p0 + p) * NR;
+            let width = NR.min(b.n - col);
+            let mask: __mmask16 = if width == NR {
+                0xFFFF
+            } else {
+                (1 << width) - 1
+            };
+            // SAFETY: row `r0 + r` of C has `n` floats from `(r0 + r)·ldc` (checked by
+            // `gemm_acc`) and `col + width ≤ n`; masked-off lanes are neither read nor written.
+            unsafe {
+                let at = c.as_mut_ptr().add((r0 + r) * ldc + col);
+                let y = _mm512_maskz_loadu_ps(mask, at);
+                _mm512_mask_storeu_ps(at, mask, _mm512_add_ps(y, acc[r][p]));
+            }
         }
     }
-    add_block(&lanes, (r0, rows), (p0, np), b.n, c, ldc);
 }
 
 #[cfg(target_arch = "x86_64")]
