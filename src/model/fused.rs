@@ -654,9 +654,21 @@ fn lanes(x: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> [f32; 16] {
     acc
 }
 
+/// Each `t`-wide row of `scores` scaled by `scale`, then softmax: [`avx512::scaled_softmax`]
+/// where the CPU has AVX-512, else [`scaled_softmax_portable`].
+fn scaled_softmax(scores: &mut [f32], t: usize, scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        unsafe { avx512::scaled_softmax(scores, t, scale) };
+        return;
+    }
+    scaled_softmax_portable(scores, t, scale);
+}
+
 multiversion! {
-    /// Each `t`-wide row of `scores` scaled by `scale`, then softmax.
-    fn scaled_softmax(scores: &mut [f32], t: usize, scale: f32) {
+    /// [`scaled_softmax`] with the scalar [`exp_approx`], vectorised by the compiler.
+    fn scaled_softmax_portable(scores: &mut [f32], t: usize, scale: f32) {
         for row in scores.chunks_exact_mut(t) {
             row.iter_mut().for_each(|v| *v *= scale);
             let max = lanes(row, f32::NEG_INFINITY, f32::max)
@@ -827,17 +839,60 @@ mod avx512 {
         _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), sign))
     }
 
+    /// Lanes `j..j + 16` of a row of `len`: all, or the row's tail.
+    #[inline]
+    fn lanes(len: usize, j: usize) -> __mmask16 {
+        if len - j >= 16 {
+            0xFFFF
+        } else {
+            (1 << (len - j)) - 1
+        }
+    }
+
+    /// [`super::scaled_softmax`], 16 scores at a time (a row's last block masked).
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn scaled_softmax(scores: &mut [f32], t: usize, scale: f32) {
+        let scale = _mm512_set1_ps(scale);
+        for row in scores.chunks_exact_mut(t) {
+            let p = row.as_mut_ptr();
+            let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
+            // SAFETY (each block below): lanes j..j + 16 masked to the row's t.
+            for j in (0..t).step_by(16) {
+                let m = lanes(t, j);
+                unsafe {
+                    let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), scale);
+                    _mm512_mask_storeu_ps(p.add(j), m, v);
+                    max = _mm512_mask_max_ps(max, m, max, v);
+                }
+            }
+            let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
+            let mut sum = _mm512_setzero_ps();
+            for j in (0..t).step_by(16) {
+                let m = lanes(t, j);
+                unsafe {
+                    let e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p.add(j)), max));
+                    _mm512_mask_storeu_ps(p.add(j), m, e);
+                    sum = _mm512_mask_add_ps(sum, m, sum, e);
+                }
+            }
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
+            for j in (0..t).step_by(16) {
+                let m = lanes(t, j);
+                unsafe {
+                    let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), inv);
+                    _mm512_mask_storeu_ps(p.add(j), m, v);
+                }
+            }
+        }
+    }
+
     /// [`super::lstm_cell`], 16 hidden units at a time (the last block masked).
     #[target_feature(enable = "avx512f")]
     pub(super) fn lstm_cell(gates: &[f32], c: &mut [f32], hw: &mut [f32]) {
         let h = c.len();
         assert!(gates.len() >= 4 * h && hw.len() == h, "lstm_cell: shapes");
         for j in (0..h).step_by(16) {
-            let mask: __mmask16 = if h - j >= 16 {
-                0xFFFF
-            } else {
-                (1 << (h - j)) - 1
-            };
+            let mask = lanes(h, j);
             // SAFETY: gate k's lanes j..j + 16 (masked to h) lie in `gates[k·h..(k + 1)·h]`,
             // and c's and hw's in their `h`; masked-off lanes are neither read nor written.
             unsafe {
@@ -930,6 +985,29 @@ mod tests {
             // SAFETY: as above.
             unsafe { avx512::lstm_cell(&[0.0; 64], &mut c, &mut hw) };
             assert_eq!((c, hw), ([0.0; 16], [0.0; 16]), "a zero cell stays zero");
+        }
+    }
+
+    #[test]
+    fn the_avx512_softmax_is_within_1e_6_of_the_exact_one() {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            // Rows of 60 (three full blocks and a masked one) and of 7 (one masked block).
+            for (t, seed) in [(60, 1), (7, 2), (60, 3)] {
+                let x: Vec<f32> = random(4 * t, seed).iter().map(|v| v * 8.0).collect();
+                let mut got = x.clone();
+                // SAFETY: the CPU has AVX-512F.
+                unsafe { avx512::scaled_softmax(&mut got, t, 0.3) };
+                for (row, out) in x.chunks(t).zip(got.chunks(t)) {
+                    let z: Vec<f64> = row.iter().map(|&v| (v * 0.3) as f64).collect();
+                    let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
+                    for (v, o) in z.iter().zip(out) {
+                        let want = (v - max).exp() / sum;
+                        assert!(rel(*o, want) < 1e-6, "t {t}: {o} vs {want}");
+                    }
+                }
+            }
         }
     }
 
