@@ -10,7 +10,7 @@
 # (matrixmultiply, 512^3) measured in the same run; writes it, with the raw lines, to
 # $CARGO_TARGET_DIR (or target/)/bench_inference.txt.
 #
-# Usage: scripts/bench_inference.sh        Env: BENCH_CALLS (500), BENCH_REPS (20),
+# Usage: scripts/bench_inference.sh        Env: BENCH_CALLS (500), BENCH_REPS (20), BENCH_ROUNDS (3),
 #        BENCH_THREAD_COUNTS ("1 2"), BENCH_VENV (.venv-bench; created from
 #        scripts/bench-requirements.txt, which says why it lists NVIDIA wheels).
 set -euo pipefail
@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 
 calls="${BENCH_CALLS:-500}"
 reps="${BENCH_REPS:-20}"
+rounds="${BENCH_ROUNDS:-3}"
 thread_counts="${BENCH_THREAD_COUNTS:-1 2}"
 venv="${BENCH_VENV:-.venv-bench}"
 out_dir="${CARGO_TARGET_DIR:-target}"
@@ -42,25 +43,43 @@ check="$("$venv/bin/python" scripts/reference_model.py --weights "$weights" --ch
 
 raw="$check"$'\n'
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-for th in $thread_counts; do
-  echo "bench_inference: $th thread(s): fused and burn" >&2
-  raw+="$(BENCH_THREADS="$th" BENCH_CALLS="$calls" BENCH_REPS="$reps" \
-    cargo bench --bench inference --quiet)"$'\n'
-  echo "bench_inference: $th thread(s): torch" >&2
-  raw+="$("$venv/bin/python" scripts/reference_model.py --weights "$weights" --infer \
-    --threads "$th" --calls "$calls" --reps "$reps")"$'\n'
+# Rounds interleave the three paths, so a slow spell of this shared machine lands on all of them
+# rather than on one; each cell of the table is the median over the rounds.
+for round in $(seq "$rounds"); do
+  for th in $thread_counts; do
+    echo "bench_inference: round $round of $rounds, $th thread(s): fused and burn" >&2
+    raw+="$(BENCH_THREADS="$th" BENCH_CALLS="$calls" BENCH_REPS="$reps" \
+      cargo bench --bench inference --quiet)"$'\n'
+    echo "bench_inference: round $round of $rounds, $th thread(s): torch" >&2
+    raw+="$("$venv/bin/python" scripts/reference_model.py --weights "$weights" --infer \
+      --threads "$th" --calls "$calls" --reps "$reps")"$'\n'
+  done
 done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# The median over the rounds of KEY in the lines that start with PREFIX.
+median() {
+  grep "^$1" <<< "$raw" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | sort -g |
+    awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
 # value PATH BATCH THREADS KEY
 value() {
-  grep "^$1_infer batch=$2 threads=$3 " <<< "$raw" | sed -n "s/.* $4=\([^ ]*\).*/\1/p" | head -n 1
+  median "$1_infer batch=$2 threads=$3 " "$4"
+}
+# ratio NUM DEN BATCH THREADS: the median over the rounds of NUM's p50 over DEN's p50, each
+# round's pair measured minutes apart at most (the ratio is steadier than either time).
+ratio() {
+  paste -d' ' \
+    <(grep "^$1_infer batch=$3 threads=$4 " <<< "$raw" | sed -n 's/.* p50_us=\([^ ]*\).*/\1/p') \
+    <(grep "^$2_infer batch=$3 threads=$4 " <<< "$raw" | sed -n 's/.* p50_us=\([^ ]*\).*/\1/p') |
+    awk '$1 != "" && $2 != "" {print $1 / $2}' | sort -g |
+    awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
 }
 table="$(
-  echo "| threads | batch | fused p50 µs | burn p50 µs | torch p50 µs | fused p99 µs | torch p99 µs | fused w/s | burn w/s | torch w/s | torch/fused time | burn/fused time | fused GFLOP/s (sgemm ceiling) |"
+  echo "| threads | batch | fused p50 µs | burn p50 µs | torch p50 µs | fused p99 µs | torch p99 µs | fused w/s | burn w/s | torch w/s | torch/fused time (median of rounds) | burn/fused time (median of rounds) | fused GFLOP/s (sgemm ceiling) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for th in $thread_counts; do
-    ceiling="$(grep "^sgemm threads=$th " <<< "$raw" | sed -n 's/.* gflops=\([^ ]*\).*/\1/p' | head -n 1)"
+    ceiling="$(median "sgemm threads=$th " gflops)"
     for b in 1 64 256; do
       fp="$(value fused "$b" "$th" p50_us)"; bp="$(value burn "$b" "$th" p50_us)"
       tp="$(value torch "$b" "$th" p50_us)"
@@ -68,14 +87,15 @@ table="$(
         -v f99="$(value fused "$b" "$th" p99_us)" -v t99="$(value torch "$b" "$th" p99_us)" \
         -v fw="$(value fused "$b" "$th" windows_per_s)" -v bw="$(value burn "$b" "$th" windows_per_s)" \
         -v tw="$(value torch "$b" "$th" windows_per_s)" -v gf="$(value fused "$b" "$th" gflops)" \
+        -v tr="$(ratio torch fused "$b" "$th")" -v br="$(ratio burn fused "$b" "$th")" \
         -v ceil="$ceiling" 'BEGIN {
           printf "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f of %.1f (%.0f %%) |\n",
-            th, b, fp, bp, tp, f99, t99, fw, bw, tw, tp / fp, bp / fp, gf, ceil, 100 * gf / ceil }'
+            th, b, fp, bp, tp, f99, t99, fw, bw, tw, tr, br, gf, ceil, 100 * gf / ceil }'
     done
   done
 )"
 report="$(
-  echo "Inference, models/default (T 60, F 32, d 128), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+  echo "Inference, models/default (T 60, F 32, d 128), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, median of $rounds rounds"
   echo "load average before: $load_before, after: $load_after"
   echo
   echo "$table"
