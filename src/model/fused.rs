@@ -20,9 +20,12 @@
 //!   one chain of fused multiply-adds over `k` in order whatever the rows around it, and the
 //!   rest is per row or per window, so live serving in small
 //!   batches and a replay in large ones emit bit-identical signals (tested);
-//! * sigmoid, tanh and exp run over contiguous slices in branch-free code compiled for AVX-512,
-//!   AVX2 + FMA and the baseline, picked at run time (`exp` by range reduction and a degree-6
-//!   polynomial, ≤ 2e-7 relative; tanh by a series near 0 where `1 − e^{−2x}` would cancel);
+//! * sigmoid, tanh and exp run over contiguous slices in branch-free code (`exp` by range
+//!   reduction and a degree-6 polynomial, ≤ 2e-7 relative; tanh by a series near 0 where
+//!   `1 − e^{−2x}` would cancel): with AVX-512 the LSTM cell and attention's softmax are written
+//!   with intrinsics (fused multiply-adds, `vscalefps`, a refined reciprocal estimate instead of
+//!   divisions); elsewhere the compiler vectorises the scalar code for AVX2 + FMA or the
+//!   baseline, picked at run time;
 //! * scratch buffers live per thread and are reused, so a call allocates only its two output
 //!   vectors once the buffers have grown to the batch;
 //! * large batches split across rayon's threads ([`PARALLEL_MIN_BATCH`]); a small batch stays on
