@@ -684,16 +684,31 @@ multiversion! {
     }
 }
 
+/// exp's range reduction: ln 2 split so n·LN2_HI is exact for |n| < 2^9.
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+/// e^r = 1 + r + r²·p(r) for |r| ≤ ln2/2: p's coefficients (Cephes), highest degree first.
+const EXP_POLY: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    0.5,
+];
+/// Below this input e^x would be subnormal; clamped.
+const EXP_MIN: f32 = -87.3;
+/// tanh(x) = x·s(x²) below |x| = [`TANH_SERIES_BELOW`]: s's coefficients, highest degree first.
+const TANH_SERIES: [f32; 5] = [62.0 / 2835.0, -17.0 / 315.0, 2.0 / 15.0, -1.0 / 3.0, 1.0];
+const TANH_SERIES_BELOW: f32 = 0.125;
+
 /// e^x for one value, branch-free (so loops over it vectorise): x = n·ln2 + r with |r| ≤ ln2/2,
 /// e^r by Cephes' degree-6 polynomial, 2^n put into the exponent bits. Inputs are clamped to
 /// [-87.3, 88.7], where e^x is a normal f32.
 #[inline(always)]
 pub fn exp_approx(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 split so n·LN2_HI is exact for |n| < 2^9.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.clamp(-87.3, 88.7);
+    let x = x.clamp(EXP_MIN, 88.7);
     // Round to nearest by adding and removing 1.5·2^23 (plain adds: `f32::round` would be a
     // libm call that stops the loop from vectorising).
     const MAGIC: f32 = 12_582_912.0;
@@ -701,10 +716,7 @@ pub fn exp_approx(x: f32) -> f32 {
     let n = shifted - MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
     let r2 = r * r;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
+    let p = EXP_POLY[1..].iter().fold(EXP_POLY[0], |p, c| p * r + c);
     let e = p * r2 + r + 1.0;
     // 2^n from the integer in `shifted`'s low mantissa bits (its ulp is 1): integer lanes,
     // where `n as i32` would be a saturating scalar conversion that stops the loop vectorising.
@@ -727,10 +739,10 @@ pub fn tanh_approx(x: f32) -> f32 {
     let e = exp_approx(-2.0 * a);
     let big = (1.0 - e) / (1.0 + e);
     let x2 = x * x;
-    let small = a
-        * (1.0
-            + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
-    let t = if a < 0.125 { small } else { big };
+    let small = a * TANH_SERIES[1..]
+        .iter()
+        .fold(TANH_SERIES[0], |s, c| s * x2 + c);
+    let t = if a < TANH_SERIES_BELOW { small } else { big };
     t.copysign(x)
 }
 
@@ -773,6 +785,7 @@ multiversion! {
 /// against the other (the cell is still ≈ 12 % of the forward, its samples on arithmetic).
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
+    use super::{EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, TANH_SERIES, TANH_SERIES_BELOW};
     use std::arch::x86_64::*;
 
     #[inline]
@@ -780,22 +793,16 @@ mod avx512 {
     fn exp(x: __m512) -> __m512 {
         // Clamped so that 2^n stays finite (σ's reciprocal of an infinity would be NaN).
         let x = _mm512_min_ps(
-            _mm512_max_ps(x, _mm512_set1_ps(-87.3)),
+            _mm512_max_ps(x, _mm512_set1_ps(EXP_MIN)),
             _mm512_set1_ps(88.0),
         );
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)),
         );
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
-        let mut p = _mm512_set1_ps(1.987_569_1e-4);
-        for coef in [
-            1.398_199_9e-3,
-            8.333_452e-3,
-            4.166_579_6e-2,
-            1.666_666_5e-1,
-            0.5,
-        ] {
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_POLY[0]);
+        for &coef in &EXP_POLY[1..] {
             p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(coef));
         }
         let e = _mm512_fmadd_ps(
@@ -830,13 +837,13 @@ mod avx512 {
         let e = exp(_mm512_mul_ps(_mm512_set1_ps(-2.0), a));
         let big = _mm512_mul_ps(_mm512_sub_ps(one, e), recip(_mm512_add_ps(one, e)));
         let x2 = _mm512_mul_ps(x, x);
-        let mut s = _mm512_set1_ps(62.0 / 2835.0);
-        for coef in [-17.0 / 315.0, 2.0 / 15.0, -1.0 / 3.0, 1.0] {
+        let mut s = _mm512_set1_ps(TANH_SERIES[0]);
+        for &coef in &TANH_SERIES[1..] {
             s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(coef));
         }
         let small = _mm512_mul_ps(a, s);
         let t = _mm512_mask_blend_ps(
-            _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, _mm512_set1_ps(0.125)),
+            _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, _mm512_set1_ps(TANH_SERIES_BELOW)),
             big,
             small,
         );
@@ -846,7 +853,7 @@ mod avx512 {
 
     /// Lanes `j..j + 16` of a row of `len`: all, or the row's tail.
     #[inline]
-    fn lanes(len: usize, j: usize) -> __mmask16 {
+    fn tail_mask(len: usize, j: usize) -> __mmask16 {
         if len - j >= 16 {
             0xFFFF
         } else {
@@ -863,7 +870,7 @@ mod avx512 {
             let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
             // SAFETY (each block below): lanes j..j + 16 masked to the row's t.
             for j in (0..t).step_by(16) {
-                let m = lanes(t, j);
+                let m = tail_mask(t, j);
                 unsafe {
                     let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), scale);
                     _mm512_mask_storeu_ps(p.add(j), m, v);
@@ -873,7 +880,7 @@ mod avx512 {
             let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
             let mut sum = _mm512_setzero_ps();
             for j in (0..t).step_by(16) {
-                let m = lanes(t, j);
+                let m = tail_mask(t, j);
                 unsafe {
                     let e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p.add(j)), max));
                     _mm512_mask_storeu_ps(p.add(j), m, e);
@@ -882,7 +889,7 @@ mod avx512 {
             }
             let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
             for j in (0..t).step_by(16) {
-                let m = lanes(t, j);
+                let m = tail_mask(t, j);
                 unsafe {
                     let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), inv);
                     _mm512_mask_storeu_ps(p.add(j), m, v);
@@ -897,7 +904,7 @@ mod avx512 {
         let h = c.len();
         assert!(gates.len() >= 4 * h && hw.len() == h, "lstm_cell: shapes");
         for j in (0..h).step_by(16) {
-            let mask = lanes(h, j);
+            let mask = tail_mask(h, j);
             // SAFETY: gate k's lanes j..j + 16 (masked to h) lie in `gates[k·h..(k + 1)·h]`,
             // and c's and hw's in their `h`; masked-off lanes are neither read nor written.
             unsafe {
