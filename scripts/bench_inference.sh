@@ -57,10 +57,13 @@ for round in $(seq "$rounds"); do
 done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# The median of the numbers on stdin, one per line (nothing for none).
+median_in() {
+  sort -g | awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
 # The median over the rounds of KEY in the lines that start with PREFIX.
 median() {
-  grep "^$1" <<< "$raw" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | sort -g |
-    awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+  grep "^$1" <<< "$raw" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | median_in
 }
 # value PATH BATCH THREADS KEY
 value() {
@@ -72,8 +75,7 @@ ratio() {
   paste -d' ' \
     <(grep "^$1_infer batch=$3 threads=$4 " <<< "$raw" | sed -n 's/.* p50_us=\([^ ]*\).*/\1/p') \
     <(grep "^$2_infer batch=$3 threads=$4 " <<< "$raw" | sed -n 's/.* p50_us=\([^ ]*\).*/\1/p') |
-    awk '$1 != "" && $2 != "" {print $1 / $2}' | sort -g |
-    awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+    awk '$1 != "" && $2 != "" {print $1 / $2}' | median_in
 }
 table="$(
   echo "| threads | batch | fused p50 µs | burn p50 µs | torch p50 µs | fused p99 µs | torch p99 µs | fused w/s | burn w/s | torch w/s | torch/fused time (median of rounds) | burn/fused time (median of rounds) | fused GFLOP/s (sgemm ceiling) |"
