@@ -137,6 +137,11 @@ pub struct FusedNet {
     heads: usize,
     dk: usize,
     input: Dense,
+    /// The first BiLSTM layer's input-to-gate product composed with the input projection
+    /// (`[f × 8h]`: `W_in · W_x1`, bias `b_in · W_x1 + b_x1`, both summed in f64): the gates
+    /// straight from the raw window's `f` features, a quarter of the products of going through
+    /// the `d`-wide projection. `input` is still run, for the layer's residual.
+    input_gates: Dense,
     lstm: [BiLayer; 2],
     norms: [Norm; 3],
     /// `[d × 3d]`: Q, K, V side by side.
@@ -272,6 +277,11 @@ impl FusedNet {
             head_w[2 * r + 1] = hr.w[r];
         }
         let head = Dense::new(head_w, vec![hp.b[0], hr.b[0]], dh, 2);
+        let lstm = [
+            bilayer("lstm1", &net.lstm1, d, h)?,
+            bilayer("lstm2", &net.lstm2, d, h)?,
+        ];
+        let input_gates = compose(&input, &lstm[0].x);
         Ok(Self {
             t,
             f,
@@ -280,10 +290,8 @@ impl FusedNet {
             heads,
             dk: d / heads.max(1),
             input,
-            lstm: [
-                bilayer("lstm1", &net.lstm1, d, h)?,
-                bilayer("lstm2", &net.lstm2, d, h)?,
-            ],
+            input_gates,
+            lstm,
             norms: [
                 norm("norm1", &net.norm1)?,
                 norm("norm2", &net.norm2)?,
@@ -406,6 +414,23 @@ impl FusedNet {
             .collect()
     }
 
+    /// Floating-point operations (a multiply-add counts two) of this forward's products per
+    /// window: what it executes, which is fewer than the architecture's count by the composed
+    /// first layer ([`FusedNet`]'s `input_gates`). The cell, softmax and LayerNorm are not
+    /// counted.
+    pub fn flops_per_window(&self) -> f64 {
+        let (t, f, d, h) = (self.t as f64, self.f as f64, self.d as f64, self.h as f64);
+        let per_row = f * d // input projection, for the first residual
+            + f * 8.0 * h // first layer's gates, composed
+            + d * 8.0 * h // second layer's gates
+            + 2.0 * 2.0 * h * 4.0 * h // recurrent products, two layers and directions
+            + d * 3.0 * d // Q, K, V
+            + 2.0 * t * d // scores and context over T keys
+            + d * d; // attention's output
+        let per_window = 2.0 * d * self.fc.n as f64 + self.head.k as f64 * 2.0;
+        2.0 * (t * per_row + per_window)
+    }
+
     pub fn seq_len(&self) -> usize {
         self.t
     }
@@ -472,8 +497,15 @@ impl FusedNet {
 
         // Input projection: a = x · W_in + b.
         linear(&self.input, x, rows, &mut s.a[..rows * d]);
-        // Two BiLSTM layers with residual and LayerNorm, each: b = BiLSTM(a), a = LN(b + a).
-        for (layer, norm) in self.lstm.iter().zip(&self.norms) {
+        // Two BiLSTM layers with residual and LayerNorm, each: b = BiLSTM(a), a = LN(b + a);
+        // the first layer's gates come from x through the composed product.
+        for (i, (layer, norm)) in self.lstm.iter().zip(&self.norms).enumerate() {
+            let g = &mut s.g[..rows * 8 * h];
+            if i == 0 {
+                linear(&self.input_gates, x, rows, g);
+            } else {
+                linear(&layer.x, &s.a[..rows * d], rows, g);
+            }
             self.bilstm(layer, s, n);
             let (a, b) = (&mut s.a[..rows * d], &s.b[..rows * d]);
             add_norm(a, b, norm, d);
@@ -527,12 +559,12 @@ impl FusedNet {
         linear(&self.head, y, n, &mut out[..2 * n]);
     }
 
-    /// `s.a` (`[n·T × d]`) through one BiLSTM layer into `s.b`.
+    /// One BiLSTM layer's recurrence from its input-to-gate products in `s.g` (`[n·T × 8h]`, both
+    /// directions) into `s.b` (`[n·T × d]`).
     fn bilstm(&self, l: &BiLayer, s: &mut Scratch, n: usize) {
         let (t, d, h) = (self.t, self.d, self.h);
         let rows = n * t;
         let g = &mut s.g[..rows * 8 * h];
-        linear(&l.x, &s.a[..rows * d], rows, g);
         for dir in 0..2 {
             let hs = &mut s.hs[..n * h];
             let cs = &mut s.cs[..n * h];
@@ -576,6 +608,30 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// `first` then `second` as one dense layer: `w = w₁ · w₂`, `b = b₁ · w₂ + b₂`, summed in f64
+/// so that the composed weights are the exact products rounded once.
+fn compose(first: &Dense, second: &Dense) -> Dense {
+    let (k, m, n) = (first.k, first.n, second.n);
+    debug_assert_eq!(second.k, m);
+    let mut w = vec![0.0f64; k * n];
+    let mut b: Vec<f64> = second.b.iter().map(|&v| f64::from(v)).collect();
+    for j in 0..m {
+        let row = &second.w[j * n..(j + 1) * n];
+        for r in 0..k {
+            let a = f64::from(first.w[r * m + j]);
+            for (o, &v) in w[r * n..(r + 1) * n].iter_mut().zip(row) {
+                *o += a * f64::from(v);
+            }
+        }
+        let a = f64::from(first.b[j]);
+        for (o, &v) in b.iter_mut().zip(row) {
+            *o += a * f64::from(v);
+        }
+    }
+    let narrow = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
+    Dense::new(narrow(w), narrow(b), k, n)
 }
 
 /// `[rows × cols]` row-major → `[cols × rows]` row-major.
