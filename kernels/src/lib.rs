@@ -7,7 +7,8 @@
 //! attention's keys and values) and `A` rows at any stride. Every element of `C` is one chain of
 //! fused multiply-adds over `k` in order, started at zero and added to `C` at the end, whatever
 //! the number of rows and however they are tiled: **a row's result does not depend on the other
-//! rows** (so a window scores the same alone or in a batch of 256). Register blocks, picked at
+//! rows** (so a window scores the same alone or in a batch of 256). [`gemm_bias`]: `C = bias + A · B`,
+//! a dense layer, the bias read where `gemm_acc` reads `C` (no pass that copies it into `C`). Register blocks, picked at
 //! run time: AVX-512 4 rows × 64 columns, a lone row × 128 columns (eight independent chains),
 //! 8 rows × 16 columns for one-panel products; AVX2 + FMA 3 rows × 32 columns; rows in chunks
 //! that stay in L2. The baseline path (no FMA) is plain multiply-add: its results differ from
@@ -72,6 +73,29 @@ impl Packed {
 /// `C[r, ..] += A[r, ..] · B` for `r < m`: `A` row `r` is `a[r·lda .. r·lda + k]`, `C` row `r` is
 /// `c[r·ldc .. r·ldc + n]`.
 pub fn gemm_acc(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) {
+    gemm(m, a, lda, b, None, c, ldc);
+}
+
+/// `C[r, ..] = bias + A[r, ..] · B` for `r < m` (rows as in [`gemm_acc`], `bias` `n` wide): a
+/// dense layer without first copying the bias into every row of `C`, and the same bits as that
+/// copy followed by [`gemm_acc`].
+pub fn gemm_bias(
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &Packed,
+    bias: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+) {
+    assert!(bias.len() >= b.n, "gemm_bias: bias shorter than n");
+    gemm(m, a, lda, b, Some(bias), c, ldc);
+}
+
+/// What a block's products are added to: `C`'s own values (`None`) or a bias row.
+type Base<'a> = Option<&'a [f32]>;
+
+fn gemm(m: usize, a: &[f32], lda: usize, b: &Packed, base: Base, c: &mut [f32], ldc: usize) {
     let (k, n) = (b.k, b.n);
     if m == 0 || n == 0 {
         return;
@@ -88,16 +112,16 @@ pub fn gemm_acc(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc:
     {
         if level() == Level::Avx512 {
             // SAFETY: the CPU has the features the function is compiled for.
-            unsafe { avx512(m, a, lda, b, c, ldc) };
+            unsafe { avx512(m, a, lda, b, base, c, ldc) };
             return;
         }
         if level() == Level::Avx2 {
             // SAFETY: as above.
-            unsafe { avx2(m, a, lda, b, c, ldc) };
+            unsafe { avx2(m, a, lda, b, base, c, ldc) };
             return;
         }
     }
-    tiles::<4, 2>(m, a, lda, b, c, ldc);
+    tiles::<4, 2>(m, a, lda, b, base, c, ldc);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -126,7 +150,7 @@ fn level() -> Level {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) {
+fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, base: Base, c: &mut [f32], ldc: usize) {
     let panels = b.n.div_ceil(NR);
     // Rows in chunks that stay in L2; within a chunk, groups of 4 panels (32 KiB of B at
     // k = 128) that stay in L1 while the chunk's rows pass through them. Groups of 8 (in L2
@@ -137,10 +161,10 @@ fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize
             // One panel (attention's context, 16 wide): tall blocks instead of wasted columns.
             let full = c0 + (c1 - c0) / 8 * 8;
             for r0 in (c0..full).step_by(8) {
-                tile512::<8, 1>(r0, 8, 0, 1, a, lda, b, c, ldc);
+                tile512::<8, 1>(r0, 8, 0, 1, a, lda, b, base, c, ldc);
             }
             for r0 in full..c1 {
-                tile512::<1, 1>(r0, 1, 0, 1, a, lda, b, c, ldc);
+                tile512::<1, 1>(r0, 1, 0, 1, a, lda, b, base, c, ldc);
             }
             continue;
         }
@@ -148,7 +172,7 @@ fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize
         for p0 in (0..panels).step_by(4) {
             let np = 4.min(panels - p0);
             for r0 in (c0..full).step_by(4) {
-                tile512::<4, 4>(r0, 4, p0, np, a, lda, b, c, ldc);
+                tile512::<4, 4>(r0, 4, p0, np, a, lda, b, base, c, ldc);
             }
         }
         // A lone row: eight independent chains keep the FMA units busy where four rows
@@ -156,7 +180,7 @@ fn avx512(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize
         for p0 in (0..panels).step_by(8) {
             let np = 8.min(panels - p0);
             for r0 in full..c1 {
-                tile512::<1, 8>(r0, 1, p0, np, a, lda, b, c, ldc);
+                tile512::<1, 8>(r0, 1, p0, np, a, lda, b, base, c, ldc);
             }
         }
     }
@@ -186,6 +210,7 @@ fn tile512<const MR: usize, const NP: usize>(
     a: &[f32],
     lda: usize,
     b: &Packed,
+    base: Base,
     c: &mut [f32],
     ldc: usize,
 ) {
@@ -218,10 +243,12 @@ fn tile512<const MR: usize, const NP: usize>(
                 (1 << width) - 1
             };
             // SAFETY: row `r0 + r` of C has `n` floats from `(r0 + r)·ldc` (checked by
-            // `gemm_acc`) and `col + width ≤ n`; masked-off lanes are neither read nor written.
+            // `gemm`), a bias `n` (checked by `gemm_bias`), and `col + width ≤ n`; masked-off
+            // lanes are neither read nor written.
             unsafe {
                 let at = c.as_mut_ptr().add((r0 + r) * ldc + col);
-                let y = _mm512_maskz_loadu_ps(mask, at);
+                let from = base.map_or(at.cast_const(), |v| v.as_ptr().add(col));
+                let y = _mm512_maskz_loadu_ps(mask, from);
                 _mm512_mask_storeu_ps(at, mask, _mm512_add_ps(y, acc[r][p]));
             }
         }
@@ -230,7 +257,7 @@ fn tile512<const MR: usize, const NP: usize>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn avx2(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) {
+fn avx2(m: usize, a: &[f32], lda: usize, b: &Packed, base: Base, c: &mut [f32], ldc: usize) {
     let panels = b.n.div_ceil(NR);
     for (c0, c1) in row_chunks(m) {
         let mut p0 = 0;
@@ -238,10 +265,10 @@ fn avx2(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) 
             let np = 2.min(panels - p0);
             let full = c0 + (c1 - c0) / 3 * 3;
             for r0 in (c0..full).step_by(3) {
-                tile256::<3, 2>(r0, 3, p0, np, a, lda, b, c, ldc);
+                tile256::<3, 2>(r0, 3, p0, np, a, lda, b, base, c, ldc);
             }
             for r0 in full..c1 {
-                tile256::<1, 2>(r0, 1, p0, np, a, lda, b, c, ldc);
+                tile256::<1, 2>(r0, 1, p0, np, a, lda, b, base, c, ldc);
             }
             p0 += 2;
         }
@@ -262,6 +289,7 @@ fn tile256<const MR: usize, const NP: usize>(
     a: &[f32],
     lda: usize,
     b: &Packed,
+    base: Base,
     c: &mut [f32],
     ldc: usize,
 ) {
@@ -297,7 +325,7 @@ fn tile256<const MR: usize, const NP: usize>(
             }
         }
     }
-    add_block(&lanes, (r0, rows), (p0, np), b.n, c, ldc);
+    add_block(&lanes, (r0, rows), (p0, np), b.n, base, c, ldc);
 }
 
 /// The baseline path: blocks of `MR` rows (the last one narrower) × `NP` panels (the last group
@@ -307,6 +335,7 @@ fn tiles<const MR: usize, const NP: usize>(
     a: &[f32],
     lda: usize,
     b: &Packed,
+    base: Base,
     c: &mut [f32],
     ldc: usize,
 ) {
@@ -319,7 +348,7 @@ fn tiles<const MR: usize, const NP: usize>(
             let np = NP.min(panels - p0);
             // A block narrower than MR × NP repeats its last row/panel: the extra lanes are
             // computed and dropped, the valid ones are the same chains as in a full block.
-            tile::<MR, NP>(r0, rows, p0, np, a, lda, b, c, ldc);
+            tile::<MR, NP>(r0, rows, p0, np, a, lda, b, base, c, ldc);
             p0 += NP;
         }
         r0 += MR;
@@ -336,6 +365,7 @@ fn tile<const MR: usize, const NP: usize>(
     a: &[f32],
     lda: usize,
     b: &Packed,
+    base: Base,
     c: &mut [f32],
     ldc: usize,
 ) {
@@ -361,7 +391,7 @@ fn tile<const MR: usize, const NP: usize>(
             }
         }
     }
-    add_block(&acc, (r0, rows), (p0, np), b.n, c, ldc);
+    add_block(&acc, (r0, rows), (p0, np), b.n, base, c, ldc);
 }
 
 /// Where a block's rows of `A` and panels of `B` start: rows `r0..r0 + rows` and panels
@@ -383,14 +413,16 @@ fn block_starts<const MR: usize, const NP: usize>(
     )
 }
 
-/// Adds a block's accumulated lanes into `C`: its valid rows `r0..r0 + rows` and panels
-/// `p0..p0 + np`, the columns at and past `n` (a last panel's padding) dropped.
+/// Adds a block's accumulated lanes into `C` (or to the bias, into `C`): its valid rows
+/// `r0..r0 + rows` and panels `p0..p0 + np`, the columns at and past `n` (a last panel's
+/// padding) dropped.
 #[inline(always)]
 fn add_block<const MR: usize, const NP: usize>(
     lanes: &[[[f32; NR]; NP]; MR],
     (r0, rows): (usize, usize),
     (p0, np): (usize, usize),
     n: usize,
+    base: Base,
     c: &mut [f32],
     ldc: usize,
 ) {
@@ -399,8 +431,14 @@ fn add_block<const MR: usize, const NP: usize>(
         for (p, panel) in block_row.iter().enumerate().take(np) {
             let col = (p0 + p) * NR;
             let width = NR.min(n - col);
-            for (y, v) in row[col..col + width].iter_mut().zip(panel) {
-                *y += v;
+            let out = &mut row[col..col + width];
+            match base {
+                None => out.iter_mut().zip(panel).for_each(|(y, v)| *y += v),
+                Some(bias) => out
+                    .iter_mut()
+                    .zip(&bias[col..col + width])
+                    .zip(panel)
+                    .for_each(|((y, b), v)| *y = b + v),
             }
         }
     }
@@ -534,6 +572,27 @@ mod tests {
                 );
                 let want: f32 = 0.5 + (0..k).map(|kk| a[r * lda + kk] * w[kk * n]).sum::<f32>();
                 assert!((c[r * ldc] - want).abs() < 1e-5, "{l:?}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_bias_layer_is_the_bias_copied_then_accumulated_bit_for_bit_on_every_path() {
+        each_level(|l| {
+            for (m, k, n) in [(1, 3, 5), (7, 32, 512), (9, 128, 40), (61, 60, 16)] {
+                let (a, w, bias) = (random(m * k, 10), random(k * n, 11), random(n, 12));
+                let packed = Packed::new(&w, k, n);
+                // C rows with a gap after each, which neither call may touch.
+                let ldc = n + 3;
+                let mut want = vec![7.0; m * ldc];
+                for row in want.chunks_exact_mut(ldc) {
+                    row[..n].copy_from_slice(&bias);
+                }
+                gemm_acc(m, &a, k, &packed, &mut want, ldc);
+                let mut got = vec![7.0; m * ldc];
+                gemm_bias(m, &a, k, &packed, &bias, &mut got, ldc);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{l:?} ({m},{k},{n})");
             }
         });
     }

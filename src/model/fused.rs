@@ -36,7 +36,7 @@
 
 use super::net::{RETURN_SCALE_BPS, SignalNet};
 use burn::prelude::*;
-use signal_engine_kernels::{Packed, gemm_acc};
+use signal_engine_kernels::{Packed, gemm_acc, gemm_bias};
 use std::cell::RefCell;
 
 /// The largest difference allowed between the fused and burn's outputs (logit and the return
@@ -653,11 +653,7 @@ fn grow(v: &mut Vec<f32>, len: usize) {
 
 /// `y = x · w + b` for `rows` rows of `x` (`[rows × k]`).
 fn linear(l: &Dense, x: &[f32], rows: usize, y: &mut [f32]) {
-    let n = l.n;
-    for row in y[..rows * n].chunks_exact_mut(n) {
-        row.copy_from_slice(&l.b);
-    }
-    gemm_acc(rows, x, l.k, &l.p, y, n);
+    gemm_bias(rows, x, l.k, &l.p, &l.b, y, l.n);
 }
 
 multiversion! {
