@@ -837,7 +837,7 @@ multiversion! {
 /// against the other (the cell is still ≈ 12 % of the forward, its samples on arithmetic).
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, TANH_SERIES, TANH_SERIES_BELOW};
+    use super::{EXP_MIN, EXP_POLY, LN2_HI, LN2_LO};
     use std::arch::x86_64::*;
 
     #[inline]
@@ -865,7 +865,7 @@ mod avx512 {
         _mm512_scalef_ps(e, n)
     }
 
-    /// 1/x for finite x ≥ 1.
+    /// 1/x for finite |x| ≥ 1.
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn recip(x: __m512) -> __m512 {
@@ -880,28 +880,43 @@ mod avx512 {
         recip(_mm512_add_ps(_mm512_set1_ps(1.0), exp(neg)))
     }
 
-    /// As [`super::tanh_approx`]: `(1 − e^{−2|x|}) / (1 + e^{−2|x|})`, an odd series below 0.125.
+    /// e^x − 1 for x ≤ 88 (no clamp: the caller's), relative to the result also near 0, where
+    /// `exp(x) − 1` would cancel: with x = n·ln 2 + r, e^r − 1 = r + r²·p(r) carries no 1, and
+    /// e^x − 1 = 2^n·(e^r − 1) + (2^n − 1), where 2^n − 1 is exact and is 0 for |x| < ln2/2.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn tanh(x: __m512) -> __m512 {
-        let one = _mm512_set1_ps(1.0);
-        let a = _mm512_abs_ps(x);
-        let e = exp(_mm512_mul_ps(_mm512_set1_ps(-2.0), a));
-        let big = _mm512_mul_ps(_mm512_sub_ps(one, e), recip(_mm512_add_ps(one, e)));
-        let x2 = _mm512_mul_ps(x, x);
-        let mut s = _mm512_set1_ps(TANH_SERIES[0]);
-        for &coef in &TANH_SERIES[1..] {
-            s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(coef));
-        }
-        let small = _mm512_mul_ps(a, s);
-        let t = _mm512_mask_blend_ps(
-            _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, _mm512_set1_ps(TANH_SERIES_BELOW)),
-            big,
-            small,
+    fn expm1(x: __m512) -> __m512 {
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)),
         );
-        let sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN));
-        _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), sign))
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_POLY[0]);
+        for &coef in &EXP_POLY[1..] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(coef));
+        }
+        let q = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r);
+        let two_n = _mm512_scalef_ps(_mm512_set1_ps(1.0), n);
+        _mm512_fmadd_ps(two_n, q, _mm512_sub_ps(two_n, _mm512_set1_ps(1.0)))
     }
+
+    /// tanh(x) = (e^{−2x} − 1) / (−2 − (e^{−2x} − 1)) with x clamped to ±9 (where tanh is ±1 in
+    /// f32): one `expm1`, relative to the result at every x, so neither |x| and the sign put
+    /// back nor the series that [`super::tanh_approx`] needs near 0; the denominator's magnitude
+    /// is at least 1, as [`recip`] needs.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn tanh(x: __m512) -> __m512 {
+        let x = _mm512_min_ps(
+            _mm512_max_ps(x, _mm512_set1_ps(-TANH_CLAMP)),
+            _mm512_set1_ps(TANH_CLAMP),
+        );
+        let em1 = expm1(_mm512_mul_ps(_mm512_set1_ps(-2.0), x));
+        _mm512_mul_ps(em1, recip(_mm512_sub_ps(_mm512_set1_ps(-2.0), em1)))
+    }
+
+    /// Beyond ±9 tanh rounds to ±1 in f32, and e^18 is far from overflowing.
+    const TANH_CLAMP: f32 = 9.0;
 
     /// Lanes `j..j + 16` of a row of `len`: all, or the row's tail.
     #[inline]
@@ -1049,6 +1064,48 @@ mod tests {
             // SAFETY: as above.
             unsafe { avx512::lstm_cell(&[0.0; 64], &mut c, &mut hw) };
             assert_eq!((c, hw), ([0.0; 16], [0.0; 16]), "a zero cell stays zero");
+        }
+    }
+
+    #[test]
+    fn the_avx512_tanh_is_within_1e_6_relative() {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            use std::arch::x86_64::*;
+            let mut xs: Vec<f32> = (0..60_000).map(|i| -30.0 + i as f32 * 0.001).collect();
+            for x in [
+                1e-30f32,
+                1e-6,
+                0.01,
+                0.17,
+                0.173_286_8,
+                0.18,
+                0.35,
+                8.99,
+                9.0,
+                9.01,
+                90.0,
+            ] {
+                xs.extend([x, -x]);
+            }
+            let mut worst = 0.0f64;
+            for chunk in xs.chunks(16) {
+                let mut lanes = [0.0f32; 16];
+                lanes[..chunk.len()].copy_from_slice(chunk);
+                let mut out = [0.0f32; 16];
+                // SAFETY: the CPU has AVX-512F; both arrays are 16 floats.
+                unsafe {
+                    let t = avx512::tanh(_mm512_loadu_ps(lanes.as_ptr()));
+                    _mm512_storeu_ps(out.as_mut_ptr(), t);
+                }
+                for (x, t) in chunk.iter().zip(out) {
+                    let want = (*x as f64).tanh();
+                    if *x != 0.0 {
+                        worst = worst.max(rel(t, want));
+                    }
+                }
+            }
+            assert!(worst < 1e-6, "tanh {worst}");
         }
     }
 
