@@ -577,11 +577,8 @@ impl FusedNet {
                 if step > 0 {
                     gemm_acc(n, hs, h, &l.wh_p[dir], &mut g[at..], t * 8 * h);
                 }
-                for w in 0..n {
-                    let gates = &g[at + w * t * 8 * h..at + w * t * 8 * h + 4 * h];
-                    let c = &mut cs[w * h..(w + 1) * h];
-                    let hw = &mut hs[w * h..(w + 1) * h];
-                    lstm_cell(gates, c, hw);
+                lstm_cells(g, at, t * 8 * h, h, cs, hs);
+                for (w, hw) in hs.chunks_exact(h).enumerate() {
                     let row = (w * t + ti) * d + dir * h;
                     s.b[row..row + h].copy_from_slice(hw);
                 }
@@ -798,23 +795,30 @@ pub fn tanh_approx(x: f32) -> f32 {
     t.copysign(x)
 }
 
-/// One LSTM cell step of one window: `gates` (`[4h]`, i f g o pre-activations) with the cell
-/// state `c` and the hidden state `hw` (`[h]` each) in place:
-/// c = σ(f)·c + σ(i)·tanh(g), h = σ(o)·tanh(c), in one pass. AVX-512 has a cell of its own
-/// ([`avx512::lstm_cell`]); the others compile [`lstm_cell_portable`] for their features.
-fn lstm_cell(gates: &[f32], c: &mut [f32], hw: &mut [f32]) {
+/// One LSTM cell step of the `n = c.len() / h` windows of a sub-batch: window `w`'s gates (`[4h]`,
+/// i f g o pre-activations) at `g[at + w·stride..]`, its cell and hidden states `c` and `hw` at
+/// `[w·h..(w + 1)·h]`, updated in place: c = σ(f)·c + σ(i)·tanh(g), h = σ(o)·tanh(c). AVX-512 has
+/// cells of its own ([`avx512::lstm_cells`]); the others compile [`lstm_cell_portable`] for
+/// their features, a window at a time.
+fn lstm_cells(g: &[f32], at: usize, stride: usize, h: usize, c: &mut [f32], hw: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F.
-        unsafe { avx512::lstm_cell(gates, c, hw) };
+        unsafe { avx512::lstm_cells(g, at, stride, h, c, hw) };
         return;
     }
-    lstm_cell_portable(gates, c, hw);
+    for (w, (c, hw)) in c
+        .chunks_exact_mut(h)
+        .zip(hw.chunks_exact_mut(h))
+        .enumerate()
+    {
+        lstm_cell_portable(&g[at + w * stride..][..4 * h], c, hw);
+    }
 }
 
 multiversion! {
-    /// [`lstm_cell`] from the scalar [`sigmoid_approx`] and [`tanh_approx`], vectorised by the
-    /// compiler.
+    /// One window's cell from the scalar [`sigmoid_approx`] and [`tanh_approx`], vectorised by
+    /// the compiler.
     fn lstm_cell_portable(gates: &[f32], c: &mut [f32], hw: &mut [f32]) {
         let h = c.len();
         let (i, rest) = gates[..4 * h].split_at(h);
@@ -965,26 +969,56 @@ mod avx512 {
         }
     }
 
-    /// [`super::lstm_cell`], 16 hidden units at a time (the last block masked).
+    /// [`super::lstm_cells`], 16 hidden units at a time (a window's last block masked), in two
+    /// passes: the gates of every window (c updated, σ(o) parked in `hw`), then h = tanh(c)·σ(o)
+    /// over all of them. A pass is a flat run of independent chains the core overlaps, where one
+    /// window's cell in one piece left its last tanh waiting on its first three gates (about
+    /// 40 dependent operations) with little else to run.
     #[target_feature(enable = "avx512f")]
-    pub(super) fn lstm_cell(gates: &[f32], c: &mut [f32], hw: &mut [f32]) {
-        let h = c.len();
-        assert!(gates.len() >= 4 * h && hw.len() == h, "lstm_cell: shapes");
-        for j in (0..h).step_by(16) {
-            let mask = tail_mask(h, j);
-            // SAFETY: gate k's lanes j..j + 16 (masked to h) lie in `gates[k·h..(k + 1)·h]`,
-            // and c's and hw's in their `h`; masked-off lanes are neither read nor written.
+    pub(super) fn lstm_cells(
+        g: &[f32],
+        at: usize,
+        stride: usize,
+        h: usize,
+        c: &mut [f32],
+        hw: &mut [f32],
+    ) {
+        let n = c.len() / h;
+        assert!(
+            c.len() == n * h
+                && hw.len() == n * h
+                && (n == 0 || at + (n - 1) * stride + 4 * h <= g.len()),
+            "lstm_cells: shapes"
+        );
+        for w in 0..n {
+            for j in (0..h).step_by(16) {
+                let mask = tail_mask(h, j);
+                // SAFETY: window w's gate k, lanes j..j + 16 (masked to h), lies in
+                // `g[at + w·stride + k·h..][..h]` (asserted above), and its c and hw lanes in
+                // `[w·h..(w + 1)·h]`; masked-off lanes are neither read nor written.
+                unsafe {
+                    let gp = g.as_ptr().add(at + w * stride + j);
+                    let i = _mm512_maskz_loadu_ps(mask, gp);
+                    let f = _mm512_maskz_loadu_ps(mask, gp.add(h));
+                    let gg = _mm512_maskz_loadu_ps(mask, gp.add(2 * h));
+                    let o = _mm512_maskz_loadu_ps(mask, gp.add(3 * h));
+                    let cp = c.as_mut_ptr().add(w * h + j);
+                    let cv = _mm512_maskz_loadu_ps(mask, cp);
+                    let cn = _mm512_fmadd_ps(sigmoid(f), cv, _mm512_mul_ps(sigmoid(i), tanh(gg)));
+                    _mm512_mask_storeu_ps(cp, mask, cn);
+                    _mm512_mask_storeu_ps(hw.as_mut_ptr().add(w * h + j), mask, sigmoid(o));
+                }
+            }
+        }
+        let len = n * h;
+        for j in (0..len).step_by(16) {
+            let mask = tail_mask(len, j);
+            // SAFETY: lanes j..j + 16 masked to c's and hw's len.
             unsafe {
-                let at = gates.as_ptr().add(j);
-                let i = _mm512_maskz_loadu_ps(mask, at);
-                let f = _mm512_maskz_loadu_ps(mask, at.add(h));
-                let g = _mm512_maskz_loadu_ps(mask, at.add(2 * h));
-                let o = _mm512_maskz_loadu_ps(mask, at.add(3 * h));
+                let hp = hw.as_mut_ptr().add(j);
                 let cv = _mm512_maskz_loadu_ps(mask, c.as_ptr().add(j));
-                let cn = _mm512_fmadd_ps(sigmoid(f), cv, _mm512_mul_ps(sigmoid(i), tanh(g)));
-                let hn = _mm512_mul_ps(tanh(cn), sigmoid(o));
-                _mm512_mask_storeu_ps(c.as_mut_ptr().add(j), mask, cn);
-                _mm512_mask_storeu_ps(hw.as_mut_ptr().add(j), mask, hn);
+                let o = _mm512_maskz_loadu_ps(mask, hp);
+                _mm512_mask_storeu_ps(hp, mask, _mm512_mul_ps(tanh(cv), o));
             }
         }
     }
@@ -1039,7 +1073,7 @@ mod tests {
                 let c0: Vec<f32> = random(h, seed + 1000).iter().map(|v| v * 3.0).collect();
                 let (mut c, mut hw) = (c0.clone(), vec![0.0; h]);
                 // SAFETY: the CPU has AVX-512F.
-                unsafe { avx512::lstm_cell(&gates, &mut c, &mut hw) };
+                unsafe { avx512::lstm_cells(&gates, 0, 0, h, &mut c, &mut hw) };
                 for j in 0..h {
                     let g = |k: usize| gates[k * h + j] as f64;
                     let (fc, ig) = (sig(g(1)) * c0[j] as f64, sig(g(0)) * g(2).tanh());
@@ -1062,8 +1096,24 @@ mod tests {
             let mut c = [0.0f32; 16];
             let mut hw = [1.0f32; 16];
             // SAFETY: as above.
-            unsafe { avx512::lstm_cell(&[0.0; 64], &mut c, &mut hw) };
+            unsafe { avx512::lstm_cells(&[0.0; 64], 0, 0, 16, &mut c, &mut hw) };
             assert_eq!((c, hw), ([0.0; 16], [0.0; 16]), "a zero cell stays zero");
+            // Five windows at once, gate rows 7 floats apart beyond their 4h, give each window
+            // what it gets alone, bit for bit.
+            let (n, stride, at) = (5, 4 * h + 7, 3);
+            let g = random(at + n * stride, 77);
+            let c0 = random(n * h, 78);
+            let (mut c, mut hw) = (c0.clone(), vec![0.0; n * h]);
+            // SAFETY: as above.
+            unsafe { avx512::lstm_cells(&g, at, stride, h, &mut c, &mut hw) };
+            for w in 0..n {
+                let (mut c1, mut h1) = (c0[w * h..(w + 1) * h].to_vec(), vec![0.0; h]);
+                let gw = &g[at + w * stride..][..4 * h];
+                // SAFETY: as above.
+                unsafe { avx512::lstm_cells(gw, 0, 0, h, &mut c1, &mut h1) };
+                assert_eq!(c1, c[w * h..(w + 1) * h], "window {w}'s c");
+                assert_eq!(h1, hw[w * h..(w + 1) * h], "window {w}'s h");
+            }
         }
     }
 
