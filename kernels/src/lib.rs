@@ -8,7 +8,8 @@
 //! fused multiply-adds over `k` in order, started at zero and added to `C` at the end, whatever
 //! the number of rows and however they are tiled: **a row's result does not depend on the other
 //! rows** (so a window scores the same alone or in a batch of 256). [`gemm_bias`]: `C = bias + A · B`,
-//! a dense layer, the bias read where `gemm_acc` reads `C` (no pass that copies it into `C`). Register blocks, picked at
+//! a dense layer, the bias read where `gemm_acc` reads `C` (no pass that copies it into `C`);
+//! [`gemm_set`]: `C = A · B`, `C` not read. Register blocks, picked at
 //! run time: AVX-512 4 rows × 64 columns, a lone row × 128 columns (eight independent chains),
 //! 8 rows × 16 columns for one-panel products; AVX2 + FMA 3 rows × 32 columns; rows in chunks
 //! that stay in L2. The baseline path (no FMA) is plain multiply-add: its results differ from
@@ -47,11 +48,26 @@ impl Packed {
         (self.k, self.n) = (k, n);
         self.data.clear();
         self.data.resize(panels * k * NR, 0.0);
-        for p in 0..panels {
-            for i in 0..k {
-                let row = &mut self.data[(p * k + i) * NR..][..NR.min(n - p * NR)];
-                for (l, v) in row.iter_mut().enumerate() {
-                    *v = src[i * rs + (p * NR + l) * cs];
+        for (p, panel) in self.data.chunks_exact_mut(k * NR).enumerate() {
+            let width = NR.min(n - p * NR);
+            if cs == 1 {
+                // Rows of `src` are rows of the panel: contiguous copies.
+                for (i, row) in panel.chunks_exact_mut(NR).enumerate() {
+                    row[..width].copy_from_slice(&src[i * rs + p * NR..][..width]);
+                }
+            } else if rs == 1 {
+                // A transpose: each column of the panel is a contiguous run of `src`.
+                for l in 0..width {
+                    let col = &src[(p * NR + l) * cs..][..k];
+                    for (row, v) in panel.chunks_exact_mut(NR).zip(col) {
+                        row[l] = *v;
+                    }
+                }
+            } else {
+                for (i, row) in panel.chunks_exact_mut(NR).enumerate() {
+                    for (l, v) in row[..width].iter_mut().enumerate() {
+                        *v = src[i * rs + (p * NR + l) * cs];
+                    }
                 }
             }
         }
@@ -73,7 +89,7 @@ impl Packed {
 /// `C[r, ..] += A[r, ..] · B` for `r < m`: `A` row `r` is `a[r·lda .. r·lda + k]`, `C` row `r` is
 /// `c[r·ldc .. r·ldc + n]`.
 pub fn gemm_acc(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) {
-    gemm(m, a, lda, b, None, c, ldc);
+    gemm(m, a, lda, b, Base::C, c, ldc);
 }
 
 /// `C[r, ..] = bias + A[r, ..] · B` for `r < m` (rows as in [`gemm_acc`], `bias` `n` wide): a
@@ -89,11 +105,25 @@ pub fn gemm_bias(
     ldc: usize,
 ) {
     assert!(bias.len() >= b.n, "gemm_bias: bias shorter than n");
-    gemm(m, a, lda, b, Some(bias), c, ldc);
+    gemm(m, a, lda, b, Base::Bias(bias), c, ldc);
 }
 
-/// What a block's products are added to: `C`'s own values (`None`) or a bias row.
-type Base<'a> = Option<&'a [f32]>;
+/// `C = A · B` for `r < m` (rows as in [`gemm_acc`]): nothing of `C` read, so no pass that
+/// zeroes it first.
+pub fn gemm_set(m: usize, a: &[f32], lda: usize, b: &Packed, c: &mut [f32], ldc: usize) {
+    gemm(m, a, lda, b, Base::Zero, c, ldc);
+}
+
+/// What a block's products are added to.
+#[derive(Clone, Copy)]
+enum Base<'a> {
+    /// `C`'s own values ([`gemm_acc`]).
+    C,
+    /// A bias row ([`gemm_bias`]).
+    Bias(&'a [f32]),
+    /// Nothing ([`gemm_set`]).
+    Zero,
+}
 
 fn gemm(m: usize, a: &[f32], lda: usize, b: &Packed, base: Base, c: &mut [f32], ldc: usize) {
     let (k, n) = (b.k, b.n);
@@ -247,9 +277,14 @@ fn tile512<const MR: usize, const NP: usize>(
             // lanes are neither read nor written.
             unsafe {
                 let at = c.as_mut_ptr().add((r0 + r) * ldc + col);
-                let from = base.map_or(at.cast_const(), |v| v.as_ptr().add(col));
-                let y = _mm512_maskz_loadu_ps(mask, from);
-                _mm512_mask_storeu_ps(at, mask, _mm512_add_ps(y, acc[r][p]));
+                let y = match base {
+                    Base::C => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, at), acc[r][p]),
+                    Base::Bias(v) => {
+                        _mm512_add_ps(_mm512_maskz_loadu_ps(mask, v.as_ptr().add(col)), acc[r][p])
+                    }
+                    Base::Zero => acc[r][p],
+                };
+                _mm512_mask_storeu_ps(at, mask, y);
             }
         }
     }
@@ -413,7 +448,7 @@ fn block_starts<const MR: usize, const NP: usize>(
     )
 }
 
-/// Adds a block's accumulated lanes into `C` (or to the bias, into `C`): its valid rows
+/// Adds a block's accumulated lanes into `C` (or to the bias, or to nothing, into `C`): its valid rows
 /// `r0..r0 + rows` and panels `p0..p0 + np`, the columns at and past `n` (a last panel's
 /// padding) dropped.
 #[inline(always)]
@@ -433,12 +468,13 @@ fn add_block<const MR: usize, const NP: usize>(
             let width = NR.min(n - col);
             let out = &mut row[col..col + width];
             match base {
-                None => out.iter_mut().zip(panel).for_each(|(y, v)| *y += v),
-                Some(bias) => out
+                Base::C => out.iter_mut().zip(panel).for_each(|(y, v)| *y += v),
+                Base::Bias(bias) => out
                     .iter_mut()
                     .zip(&bias[col..col + width])
                     .zip(panel)
                     .for_each(|((y, b), v)| *y = b + v),
+                Base::Zero => out.copy_from_slice(&panel[..width]),
             }
         }
     }
@@ -544,7 +580,7 @@ mod tests {
     }
 
     #[test]
-    fn a_repacked_transpose_is_the_transpose() {
+    fn a_repack_of_a_transpose_or_strided_rows_is_the_direct_pack() {
         let (k, n) = (5, 19);
         let src = random(k * n, 9);
         let t: Vec<f32> = (0..n * k).map(|i| src[(i % k) * n + i / k]).collect();
@@ -552,6 +588,22 @@ mod tests {
         p.repack(&t, (k, n), (1, k));
         let direct = Packed::new(&src, k, n);
         assert_eq!((p.k(), p.n()), (k, n));
+        assert_eq!(p.data, direct.data);
+        // Rows with a gap after each (attention's values: rows of Q, K, V side by side).
+        let padded: Vec<f32> = src
+            .chunks(n)
+            .flat_map(|r| [r, &[9.0; 3]].concat())
+            .collect();
+        p.repack(&padded, (k, n), (n + 3, 1));
+        assert_eq!(p.data, direct.data);
+        // Neither rows nor columns contiguous: element (i, j) at 2i + 2k·j.
+        let mut spread = vec![9.0; 2 * k * n];
+        for i in 0..k {
+            for j in 0..n {
+                spread[2 * i + 2 * k * j] = src[i * n + j];
+            }
+        }
+        p.repack(&spread, (k, n), (2, 2 * k));
         assert_eq!(p.data, direct.data);
     }
 
@@ -593,6 +645,26 @@ mod tests {
                 gemm_bias(m, &a, k, &packed, &bias, &mut got, ldc);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "{l:?} ({m},{k},{n})");
+            }
+        });
+    }
+
+    #[test]
+    fn a_set_product_is_a_zeroed_c_accumulated_on_every_path() {
+        each_level(|l| {
+            for (m, k, n) in [(1, 3, 5), (61, 32, 60), (60, 60, 32)] {
+                let (a, w) = (random(m * k, 13), random(k * n, 14));
+                let packed = Packed::new(&w, k, n);
+                let ldc = n + 2;
+                let mut want = vec![7.0; m * ldc];
+                for row in want.chunks_exact_mut(ldc) {
+                    row[..n].fill(0.0);
+                }
+                gemm_acc(m, &a, k, &packed, &mut want, ldc);
+                let mut got = vec![7.0; m * ldc];
+                gemm_set(m, &a, k, &packed, &mut got, ldc);
+                // Equal as numbers (a zero may be −0 where 0 + −0 gave +0); the gaps untouched.
+                assert_eq!(got, want, "{l:?} ({m},{k},{n})");
             }
         });
     }

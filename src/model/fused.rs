@@ -36,7 +36,7 @@
 
 use super::net::{RETURN_SCALE_BPS, SignalNet};
 use burn::prelude::*;
-use signal_engine_kernels::{Packed, gemm_acc, gemm_bias};
+use signal_engine_kernels::{Packed, gemm_acc, gemm_bias, gemm_set};
 use std::cell::RefCell;
 
 /// The largest difference allowed between the fused and burn's outputs (logit and the return
@@ -522,16 +522,12 @@ impl FusedNet {
                 // scores = q · kᵀ · scale ([T × dk] · [dk × T]), rows of g at stride 3d.
                 s.kt.repack(k, (dk, t), (1, 3 * d));
                 let sc = &mut s.scores[..t * t];
-                sc.fill(0.0);
-                gemm_acc(t, q, 3 * d, &s.kt, sc, t);
+                gemm_set(t, q, 3 * d, &s.kt, sc, t);
                 scaled_softmax(sc, t, scale);
                 // context = softmax(scores) · v, into this head's columns of the window's rows.
                 s.v.repack(v, (t, dk), (3 * d, 1));
                 let ctx = &mut s.b[w * t * d..(w + 1) * t * d];
-                for row in ctx.chunks_exact_mut(d) {
-                    row[e * dk..(e + 1) * dk].fill(0.0);
-                }
-                gemm_acc(t, &s.scores[..t * t], t, &s.v, &mut ctx[e * dk..], d);
+                gemm_set(t, &s.scores[..t * t], t, &s.v, &mut ctx[e * dk..], d);
             }
         }
         linear(&self.attn_out, &s.b[..rows * d], rows, &mut s.g[..rows * d]);
