@@ -983,7 +983,10 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub(super) fn add_norm(a: &mut [f32], b: &[f32], norm: &super::Norm, d: usize) {
         assert!(
-            a.len() % d == 0 && b.len() >= a.len() && norm.gamma.len() == d && norm.beta.len() == d,
+            a.len().is_multiple_of(d)
+                && b.len() >= a.len()
+                && norm.gamma.len() == d
+                && norm.beta.len() == d,
             "add_norm: shapes"
         );
         let (gamma, beta) = (norm.gamma.as_ptr(), norm.beta.as_ptr());
