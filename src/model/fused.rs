@@ -940,39 +940,103 @@ mod avx512 {
         }
     }
 
-    /// [`super::scaled_softmax`], 16 scores at a time (a row's last block masked).
+    /// [`super::scaled_softmax`], 16 scores at a time (a row's last block masked), the scale
+    /// folded into the exponent: e^{s·x − s·max x} with one fused multiply-add, as s > 0 makes
+    /// max(s·x) = s·max(x), so no pass stores the scaled scores. Rows of up to 64 (the served
+    /// model's 60) go through [`softmax_rows`] two at a time, in registers from load to store.
     #[target_feature(enable = "avx512f")]
     pub(super) fn scaled_softmax(scores: &mut [f32], t: usize, scale: f32) {
-        let scale = _mm512_set1_ps(scale);
+        let s = _mm512_set1_ps(scale);
+        let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
+        // Blocks past the row get an empty mask: neither read nor written, nor summed.
+        let mask = |j: usize| if j < t { tail_mask(t, j) } else { 0 };
+        if t <= 64 {
+            // Two rows at a time: each row is a chain (max, its reduction, exp, sum, its
+            // reduction, scale) that the core ran mostly one after another; two written side by
+            // side overlap.
+            let mut pairs = scores.chunks_exact_mut(2 * t);
+            for pair in &mut pairs {
+                // SAFETY: the pair is 2t floats, rows at 0 and t.
+                unsafe { softmax_rows::<2>(pair.as_mut_ptr(), t, scale) };
+            }
+            for row in pairs.into_remainder().chunks_exact_mut(t) {
+                // SAFETY: the row is t floats.
+                unsafe { softmax_rows::<1>(row.as_mut_ptr(), t, scale) };
+            }
+            return;
+        }
         for row in scores.chunks_exact_mut(t) {
             let p = row.as_mut_ptr();
-            let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
+            let mut max = neg_inf;
             // SAFETY (each block below): lanes j..j + 16 masked to the row's t.
             for j in (0..t).step_by(16) {
-                let m = tail_mask(t, j);
                 unsafe {
-                    let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), scale);
-                    _mm512_mask_storeu_ps(p.add(j), m, v);
-                    max = _mm512_mask_max_ps(max, m, max, v);
-                }
+                    max = _mm512_max_ps(max, _mm512_mask_loadu_ps(neg_inf, mask(j), p.add(j)))
+                };
             }
-            let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
+            let off = _mm512_set1_ps(-scale * _mm512_reduce_max_ps(max));
             let mut sum = _mm512_setzero_ps();
             for j in (0..t).step_by(16) {
-                let m = tail_mask(t, j);
+                let m = mask(j);
                 unsafe {
-                    let e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p.add(j)), max));
+                    let x = _mm512_maskz_loadu_ps(m, p.add(j));
+                    let e = _mm512_maskz_mov_ps(m, exp(_mm512_fmadd_ps(x, s, off)));
                     _mm512_mask_storeu_ps(p.add(j), m, e);
-                    sum = _mm512_mask_add_ps(sum, m, sum, e);
+                    sum = _mm512_add_ps(sum, e);
                 }
             }
             let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
             for j in (0..t).step_by(16) {
-                let m = tail_mask(t, j);
+                let m = mask(j);
                 unsafe {
                     let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), inv);
                     _mm512_mask_storeu_ps(p.add(j), m, v);
                 }
+            }
+        }
+    }
+
+    /// Softmax of `R` rows of `t ≤ 64` scores from `p` (rows `t` apart), the scale folded into
+    /// the exponent, each row in four registers from load to store.
+    ///
+    /// # Safety
+    /// `p` points at `R·t` floats, and the CPU has AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn softmax_rows<const R: usize>(p: *mut f32, t: usize, scale: f32) {
+        let s = _mm512_set1_ps(scale);
+        let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
+        let mask = |j: usize| if j < t { tail_mask(t, j) } else { 0 };
+        // SAFETY (loads and stores): row r's lanes 16b..16b + 16, masked to t.
+        let v: [[__m512; 4]; R] = std::array::from_fn(|r| {
+            std::array::from_fn(|b| unsafe {
+                _mm512_mask_loadu_ps(neg_inf, mask(16 * b), p.add(r * t + 16 * b))
+            })
+        });
+        let off: [__m512; R] = std::array::from_fn(|r| {
+            let v = &v[r];
+            let max = _mm512_max_ps(_mm512_max_ps(v[0], v[1]), _mm512_max_ps(v[2], v[3]));
+            _mm512_set1_ps(-scale * _mm512_reduce_max_ps(max))
+        });
+        let e: [[__m512; 4]; R] = std::array::from_fn(|r| {
+            std::array::from_fn(|b| {
+                _mm512_maskz_mov_ps(mask(16 * b), exp(_mm512_fmadd_ps(v[r][b], s, off[r])))
+            })
+        });
+        let inv: [__m512; R] = std::array::from_fn(|r| {
+            let e = &e[r];
+            let sum = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], e[3]));
+            _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum))
+        });
+        for r in 0..R {
+            for b in 0..4 {
+                unsafe {
+                    _mm512_mask_storeu_ps(
+                        p.add(r * t + 16 * b),
+                        mask(16 * b),
+                        _mm512_mul_ps(e[r][b], inv[r]),
+                    )
+                };
             }
         }
     }
@@ -1265,9 +1329,10 @@ mod tests {
     fn the_avx512_softmax_is_within_1e_6_of_the_exact_one() {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") {
-            // Rows of 60 (three full blocks and a masked one) and of 7 (one masked block).
-            for (t, seed) in [(60, 1), (7, 2), (60, 3)] {
-                let x: Vec<f32> = random(4 * t, seed).iter().map(|v| v * 8.0).collect();
+            // Five rows (two pairs and a lone row) in registers: of 60 (three full blocks and a
+            // masked one), 7 (one masked block), 64; and of 70, the path for more than 64.
+            for (t, seed) in [(60, 1), (7, 2), (60, 3), (64, 4), (70, 5)] {
+                let x: Vec<f32> = random(5 * t, seed).iter().map(|v| v * 8.0).collect();
                 let mut got = x.clone();
                 // SAFETY: the CPU has AVX-512F.
                 unsafe { avx512::scaled_softmax(&mut got, t, 0.3) };
