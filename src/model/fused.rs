@@ -1028,13 +1028,13 @@ mod avx512 {
             let sum = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], e[3]));
             _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum))
         });
-        for r in 0..R {
-            for b in 0..4 {
+        for (r, (e, inv)) in e.iter().zip(inv).enumerate() {
+            for (b, e) in e.iter().enumerate() {
                 unsafe {
                     _mm512_mask_storeu_ps(
                         p.add(r * t + 16 * b),
                         mask(16 * b),
-                        _mm512_mul_ps(e[r][b], inv[r]),
+                        _mm512_mul_ps(*e, inv),
                     )
                 };
             }
