@@ -1003,39 +1003,40 @@ mod avx512 {
     /// `p` points at `R·t` floats, and the CPU has AVX-512F.
     #[inline]
     #[target_feature(enable = "avx512f")]
+    #[allow(clippy::needless_range_loop)] // loops, not closures: see `add_norm_rows`
     unsafe fn softmax_rows<const R: usize>(p: *mut f32, t: usize, scale: f32) {
         let s = _mm512_set1_ps(scale);
         let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
-        let mask = |j: usize| if j < t { tail_mask(t, j) } else { 0 };
-        // SAFETY (loads and stores): row r's lanes 16b..16b + 16, masked to t.
-        let v: [[__m512; 4]; R] = std::array::from_fn(|r| {
-            std::array::from_fn(|b| unsafe {
-                _mm512_mask_loadu_ps(neg_inf, mask(16 * b), p.add(r * t + 16 * b))
-            })
+        let masks: [__mmask16; 4] = std::array::from_fn(|b| {
+            let j = 16 * b;
+            if j < t { tail_mask(t, j) } else { 0 }
         });
-        let off: [__m512; R] = std::array::from_fn(|r| {
-            let v = &v[r];
-            let max = _mm512_max_ps(_mm512_max_ps(v[0], v[1]), _mm512_max_ps(v[2], v[3]));
-            _mm512_set1_ps(-scale * _mm512_reduce_max_ps(max))
-        });
-        let e: [[__m512; 4]; R] = std::array::from_fn(|r| {
-            std::array::from_fn(|b| {
-                _mm512_maskz_mov_ps(mask(16 * b), exp(_mm512_fmadd_ps(v[r][b], s, off[r])))
-            })
-        });
-        let inv: [__m512; R] = std::array::from_fn(|r| {
-            let e = &e[r];
+        let mut v = [[neg_inf; 4]; R];
+        let mut off = [neg_inf; R];
+        for r in 0..R {
+            for b in 0..4 {
+                // SAFETY: row r's lanes 16b..16b + 16, masked to t.
+                v[r][b] = unsafe { _mm512_mask_loadu_ps(neg_inf, masks[b], p.add(r * t + 16 * b)) };
+            }
+            let max = _mm512_max_ps(
+                _mm512_max_ps(v[r][0], v[r][1]),
+                _mm512_max_ps(v[r][2], v[r][3]),
+            );
+            off[r] = _mm512_set1_ps(-scale * _mm512_reduce_max_ps(max));
+        }
+        for r in 0..R {
+            for b in 0..4 {
+                v[r][b] = _mm512_maskz_mov_ps(masks[b], exp(_mm512_fmadd_ps(v[r][b], s, off[r])));
+            }
+        }
+        for r in 0..R {
+            let e = &v[r];
             let sum = _mm512_add_ps(_mm512_add_ps(e[0], e[1]), _mm512_add_ps(e[2], e[3]));
-            _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum))
-        });
-        for (r, (e, inv)) in e.iter().zip(inv).enumerate() {
-            for (b, e) in e.iter().enumerate() {
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
+            for b in 0..4 {
+                // SAFETY: as above.
                 unsafe {
-                    _mm512_mask_storeu_ps(
-                        p.add(r * t + 16 * b),
-                        mask(16 * b),
-                        _mm512_mul_ps(*e, inv),
-                    )
+                    _mm512_mask_storeu_ps(p.add(r * t + 16 * b), masks[b], _mm512_mul_ps(e[b], inv))
                 };
             }
         }
@@ -1054,6 +1055,24 @@ mod avx512 {
             "add_norm: shapes"
         );
         let (gamma, beta) = (norm.gamma.as_ptr(), norm.beta.as_ptr());
+        if d <= 128 {
+            // Two rows at a time, in registers: as in `scaled_softmax`, two rows' chains of
+            // reductions overlap where one row's ran alone.
+            let mut pairs = a.chunks_exact_mut(2 * d);
+            let mut at = 0;
+            for pair in &mut pairs {
+                // SAFETY: the pair is 2d floats of a and b from `at`, γ and β d floats.
+                unsafe {
+                    add_norm_rows::<2>(pair.as_mut_ptr(), b.as_ptr().add(at), gamma, beta, d)
+                };
+                at += 2 * d;
+            }
+            for row in pairs.into_remainder().chunks_exact_mut(d) {
+                // SAFETY: as above, one row.
+                unsafe { add_norm_rows::<1>(row.as_mut_ptr(), b.as_ptr().add(at), gamma, beta, d) };
+            }
+            return;
+        }
         for (ra, rb) in a.chunks_exact_mut(d).zip(b.chunks_exact(d)) {
             let (pa, pb) = (ra.as_mut_ptr(), rb.as_ptr());
             let mut sum = _mm512_setzero_ps();
@@ -1094,6 +1113,81 @@ mod avx512 {
                 }
             }
         }
+    }
+
+    /// `a = LayerNorm(a + b)` for `R` rows of `d ≤ 128` from `a` and `b` (rows `d` apart), each
+    /// row in eight registers from load to store.
+    ///
+    /// # Safety
+    /// `a` and `b` point at `R·d` floats, `gamma` and `beta` at `d`, and the CPU has AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn add_norm_rows<const R: usize>(
+        a: *mut f32,
+        b: *const f32,
+        gamma: *const f32,
+        beta: *const f32,
+        d: usize,
+    ) {
+        // Plain loops over the register arrays: closures (`array::from_fn`) do not inherit
+        // `target_feature`, and the intrinsics in them became calls.
+        let masks: [__mmask16; 8] = std::array::from_fn(|k| {
+            let j = 16 * k;
+            if j < d { tail_mask(d, j) } else { 0 }
+        });
+        let len = d as f32;
+        let mut x = [[_mm512_setzero_ps(); 8]; R];
+        let mut mean = [_mm512_setzero_ps(); R];
+        for r in 0..R {
+            for k in 0..8 {
+                let at = r * d + 16 * k;
+                // SAFETY: row r's lanes 16k..16k + 16 of a and b, masked to d.
+                x[r][k] = unsafe {
+                    _mm512_add_ps(
+                        _mm512_maskz_loadu_ps(masks[k], a.add(at)),
+                        _mm512_maskz_loadu_ps(masks[k], b.add(at)),
+                    )
+                };
+            }
+            mean[r] = _mm512_set1_ps(_mm512_reduce_add_ps(tree_sum(x[r])) / len);
+        }
+        let mut inv = [_mm512_setzero_ps(); R];
+        for r in 0..R {
+            let mut sq = [_mm512_setzero_ps(); 8];
+            for k in 0..8 {
+                x[r][k] = _mm512_maskz_sub_ps(masks[k], x[r][k], mean[r]);
+                sq[k] = _mm512_mul_ps(x[r][k], x[r][k]);
+            }
+            let var = _mm512_reduce_add_ps(tree_sum(sq)) / len;
+            inv[r] = _mm512_set1_ps(1.0 / (var + super::LN_EPS).sqrt());
+        }
+        for r in 0..R {
+            for k in 0..8 {
+                // SAFETY: as above, and γ's and β's lanes 16k..16k + 16 masked to d.
+                unsafe {
+                    let y = _mm512_fmadd_ps(
+                        _mm512_mul_ps(x[r][k], inv[r]),
+                        _mm512_maskz_loadu_ps(masks[k], gamma.add(16 * k)),
+                        _mm512_maskz_loadu_ps(masks[k], beta.add(16 * k)),
+                    );
+                    _mm512_mask_storeu_ps(a.add(r * d + 16 * k), masks[k], y);
+                }
+            }
+        }
+    }
+
+    /// The sum of eight registers as a tree of three levels.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn tree_sum(v: [__m512; 8]) -> __m512 {
+        let q = [
+            _mm512_add_ps(v[0], v[1]),
+            _mm512_add_ps(v[2], v[3]),
+            _mm512_add_ps(v[4], v[5]),
+            _mm512_add_ps(v[6], v[7]),
+        ];
+        _mm512_add_ps(_mm512_add_ps(q[0], q[1]), _mm512_add_ps(q[2], q[3]))
     }
 
     /// [`super::lstm_cells`], 16 hidden units at a time (a window's last block masked), in two
@@ -1290,8 +1384,9 @@ mod tests {
     fn the_avx512_add_norm_is_the_exact_layer_norm_to_1e_5() {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") {
-            // d = 128 (the served model: eight full blocks) and 21 (a full and a masked block).
-            for (d, seed) in [(128, 1u64), (21, 2)] {
+            // Five rows (two pairs and a lone row) in registers: d = 128 (the served model: eight full
+            // blocks) and 21 (a full and a masked block); and d = 200, the path for more than 128.
+            for (d, seed) in [(128, 1u64), (21, 2), (200, 3)] {
                 let rows = 5;
                 let a0: Vec<f32> = random(rows * d, seed)
                     .iter()
