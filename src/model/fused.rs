@@ -5,27 +5,35 @@
 //! Out: per window the profitability logit and the return head (units of 100 bps), or p and bps.
 //!
 //! Where the time goes and why it is laid out so:
-//! * every product with a weight matrix goes through `signal_engine_kernels::gemm_acc` with the
-//!   weight packed once at load (column panels of 16): the input projection of all `n·T` steps at
-//!   once, each BiLSTM layer's input-to-gate products of both directions and all steps as one
-//!   `[n·T × d] · [d × 8h]` product, attention's Q, K and V as one product, its output, `fc` and
-//!   the heads. The kernel is a register block of up to 4 rows × 64 columns (AVX-512; AVX2 + FMA
+//! * every product with a weight matrix goes through `signal_engine_kernels` with the weight
+//!   packed once at load (column panels of 16): the input projection of all `n·T` steps at once,
+//!   each BiLSTM layer's input-to-gate products of both directions and all steps as one
+//!   `[n·T × k] · [k × 8h]` product, attention's Q, K and V as one product, its output, `fc` and
+//!   the heads, each adding its bias where the kernel stores (`gemm_bias`, no pass that copies it
+//!   first). The kernel is a register block of up to 4 rows × 64 columns (AVX-512; AVX2 + FMA
 //!   and a baseline too) and packs nothing per call, which is what makes batch 1 cheap;
+//! * the first layer's input-to-gate product is composed with the input projection at load
+//!   (`W_in · W_x1`, in f64): its gates come from the `f` raw features, not the `d`-wide
+//!   projection, 17 % fewer multiply-adds per window; the projection still runs, for the
+//!   residual ([`FusedNet::flops_per_window`] counts what runs);
 //! * per time step only the recurrent `[n × h] · [h × 4h]` product remains, accumulated in place
 //!   into that step's gate rows (strided, no copy); a lone window takes the kernel's one-row
-//!   block of eight independent chains;
-//! * attention's scores and context per window and head use the same kernel, the keys
-//!   (transposed) and values packed per window and head into reused buffers;
+//!   block of eight independent chains; then the cell of all the sub-batch's windows in two
+//!   flat passes (gates and c, then h), whose chains overlap;
+//! * attention's scores and context per window and head use the same kernel (`gemm_set`: C not
+//!   read, so not zeroed first), the keys (transposed) and values packed per window and head into
+//!   reused buffers;
 //! * **a window's result does not depend on its batch**: the kernel computes every output as
 //!   one chain of fused multiply-adds over `k` in order whatever the rows around it, and the
 //!   rest is per row or per window, so live serving in small
 //!   batches and a replay in large ones emit bit-identical signals (tested);
-//! * sigmoid, tanh and exp run over contiguous slices in branch-free code (`exp` by range
-//!   reduction and a degree-6 polynomial, ≤ 2e-7 relative; tanh by a series near 0 where
-//!   `1 − e^{−2x}` would cancel): with AVX-512 the LSTM cell and attention's softmax are written
-//!   with intrinsics (fused multiply-adds, `vscalefps`, a refined reciprocal estimate instead of
-//!   divisions); elsewhere the compiler vectorises the scalar code for AVX2 + FMA or the
-//!   baseline, picked at run time;
+//! * sigmoid, tanh and exp are branch-free: with AVX-512 the LSTM cell, attention's softmax and
+//!   the residual LayerNorm are written with intrinsics (module `avx512`: a fitted degree-6
+//!   exponential, tanh from one `expm1`, a refined reciprocal estimate instead of divisions, rows
+//!   two at a time in registers), each within 1e-6 relative of the exact function (tested);
+//!   elsewhere the compiler vectorises the scalar code (`exp` by range reduction and Cephes'
+//!   polynomial, ≤ 2e-7 relative; tanh by a series near 0 where `1 − e^{−2x}` would cancel) for
+//!   AVX2 + FMA or the baseline, picked at run time;
 //! * scratch buffers live per thread and are reused, so a call allocates only its two output
 //!   vectors once the buffers have grown to the batch;
 //! * large batches split across rayon's threads ([`PARALLEL_MIN_BATCH`]); a small batch stays on
@@ -852,13 +860,17 @@ multiversion! {
     }
 }
 
-/// The LSTM cell and attention's softmax with AVX-512 intrinsics: [`exp_approx`]'s range
-/// reduction and polynomial with fused multiply-adds and `vscalefps` for 2^n, and each division
-/// of σ and tanh as a 14-bit reciprocal estimate refined by one Newton step (relative error
-/// ≈ 2^-28 before rounding). The compiler's vectorisation of the portable code kept five
-/// divisions per hidden unit and step (a `vdivps` issues every 8-10 cycles) and no FMA; these
-/// two together were worth 10-15 % windows/s on the whole forward in A/B runs of one binary
-/// against the other (the cell is still ≈ 12 % of the forward, its samples on arithmetic).
+/// The LSTM cell, attention's softmax and the residual LayerNorm with AVX-512 intrinsics:
+/// [`exp_approx`]'s range reduction with the fitted polynomial [`EXP_Q`], fused multiply-adds and
+/// `vscalefps` for 2^n, tanh from one `expm1`, and each division of σ and tanh as a 14-bit
+/// reciprocal estimate refined by one Newton step (relative error ≈ 2^-28 before rounding). The
+/// compiler's vectorisation of the portable code kept five divisions per hidden unit and step (a
+/// `vdivps` issues every 8-10 cycles) and no FMA. The softmax and LayerNorm take rows two at a
+/// time in registers: each row is a chain of reductions that the core otherwise ran one row
+/// after another. Each step here was measured by perf's share of the forward's samples and
+/// interleaved A/B runs (`git log` has the numbers); together the cell, softmax and LayerNorm went
+/// from ≈ 24 % of the forward to ≈ 15 %, the cell (≈ 10 %) bound on its arithmetic: five
+/// exponentials per hidden unit and step.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{EXP_MIN, EXP_Q, LN2_HI, LN2_LO};
