@@ -865,9 +865,9 @@ multiversion! {
 /// `vscalefps` for 2^n, tanh from one `expm1`, and each division of σ and tanh as a 14-bit
 /// reciprocal estimate refined by one Newton step (relative error ≈ 2^-28 before rounding). The
 /// compiler's vectorisation of the portable code kept five divisions per hidden unit and step (a
-/// `vdivps` issues every 8-10 cycles) and no FMA. The softmax and LayerNorm take rows two at a
-/// time in registers: each row is a chain of reductions that the core otherwise ran one row
-/// after another. Each step here was measured by perf's share of the forward's samples and
+/// `vdivps` issues every 8-10 cycles) and no FMA. The softmax takes rows four at a time and the
+/// LayerNorm two (for d ≤ 128) in registers: each row is a chain of reductions that the core
+/// otherwise ran one row after another. Each step here was measured by perf's share of the forward's samples and
 /// interleaved A/B runs (`git log` has the numbers); together the cell, softmax and LayerNorm went
 /// from ≈ 24 % of the forward to ≈ 15 %, the cell (≈ 10 %) bound on its arithmetic: five
 /// exponentials per hidden unit and step.
