@@ -867,10 +867,10 @@ multiversion! {
 /// compiler's vectorisation of the portable code kept five divisions per hidden unit and step (a
 /// `vdivps` issues every 8-10 cycles) and no FMA. The softmax takes rows four at a time and the
 /// LayerNorm two (for d ≤ 128) in registers: each row is a chain of reductions that the core
-/// otherwise ran one row after another. Each step here was measured by perf's share of the forward's samples and
-/// interleaved A/B runs (`git log` has the numbers); together the cell, softmax and LayerNorm went
-/// from ≈ 24 % of the forward to ≈ 15 %, the cell (≈ 10 %) bound on its arithmetic: five
-/// exponentials per hidden unit and step.
+/// otherwise ran one row after another. Each step here was measured by perf's share of the
+/// forward's samples and interleaved A/B runs (`git log` has the numbers); together the cell,
+/// softmax and LayerNorm went from ≈ 24 % of the forward to ≈ 15 %, the cell (≈ 10 %) bound on
+/// its arithmetic: five exponentials per hidden unit and step.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{EXP_MIN, EXP_Q};
