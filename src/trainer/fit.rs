@@ -101,7 +101,7 @@ impl LossWeights {
     }
 }
 
-/// What [`fit`] trains on: scaled `[T × F]` windows with their labels, by sample index. The
+/// What `fit` trains on: scaled `[T × F]` windows with their labels, by sample index. The
 /// offline [`Dataset`] and the shadow trainer's buffer of live windows both are one.
 pub trait TrainSet {
     fn seq_len(&self) -> usize;
@@ -139,7 +139,7 @@ pub enum Start<'a> {
     From(&'a SignalNet<InferBackend>),
 }
 
-/// One training run: what [`fit`] needs, on whichever backend [`FitJob::run_on`] picks.
+/// One training run: what `fit` needs, on whichever backend [`FitJob::run_on`] picks.
 pub struct FitJob<'a, S: TrainSet + ?Sized> {
     pub net_cfg: &'a SignalNetConfig,
     pub tc: &'a TrainConfig,

@@ -1,5 +1,5 @@
 //! `train`: market events → the serving feature code → labelled windows → chronological purged
-//! split (or walk-forward folds) → scaler fitted on each training split only → [`fit`] → the model
+//! split (or walk-forward folds) → scaler fitted on each training split only → `fit` → the model
 //! and three baselines scored on the same test rows → a bundle's manifest, predictions and epoch
 //! log.
 

@@ -4,7 +4,7 @@
 //! In: configured [`Stream`]s (symbol as Binance spells it, any case). Out: stream names
 //! (`btcusdt@kline_1m`, `btcusdt@aggTrade`, `btcusdt@trade`, `btcusdt@bookTicker`), the
 //! `SUBSCRIBE` requests that carry them, the connection rules, and parsed frames (through
-//! [`parse_frame`](super::parse::parse_frame)).
+//! [`parse_frame`]).
 //!
 //! Verified in Binance's documentation (stored copies read in December 2026):
 //!
@@ -17,7 +17,7 @@
 //! - Live subscription: `{"method":"SUBSCRIBE","params":["btcusdt@aggTrade",..],"id":1}`;
 //!   success reply `{"result":null,"id":1}`; errors such as
 //!   `{"code":2,"msg":"Invalid request: .."}` (codes 0 to 3 listed), parsed as
-//!   [`Frame::Refused`](crate::ingest::exchange::Frame::Refused). `id` is a signed 64-bit
+//!   [`Frame::Refused`]. `id` is a signed 64-bit
 //!   integer, an alphanumeric string of at most 36 characters, or null.
 //! - Limits: 5 incoming messages per second per connection, where PING frames, PONG frames
 //!   and JSON control messages all count (beyond it the connection is dropped and repeat
@@ -208,7 +208,7 @@ impl Venue for BinanceVenue {
         None
     }
 
-    /// One request per [`STREAMS_PER_REQUEST`] streams, ids `first_id`, `first_id + 1`, ...
+    /// One request per `STREAMS_PER_REQUEST` streams, ids `first_id`, `first_id + 1`, ...
     /// Streams [`check`](Venue::check) refuses are left out.
     fn subscribe(&self, streams: &[Stream], first_id: u64) -> Vec<String> {
         let names: Vec<String> = streams
