@@ -5,9 +5,10 @@
 //! `burn` runs only that one; burn-flex and the fused path
 //! both run on it). Also this machine's sgemm ceiling (`matrixmultiply`, 512³, one thread, and on
 //! the pool when it splits work the way the fused path does: one product per thread) and each
-//! path's achieved GFLOP/s: burn's from the architecture's multiply-adds per window, the fused
-//! path's from the ones it executes (`FusedNet::flops_per_window`: its composed first layer skips
-//! about a sixth of them), so each is compared with the ceiling on the work it does.
+//! path's achieved GFLOP/s: burn's from the architecture's multiply-adds per window
+//! (`FusedNet::model_flops_per_window`), the fused path's from the ones it executes
+//! (`FusedNet::flops_per_window`: its composed first layer skips about a sixth of them), so each
+//! is compared with the ceiling on the work it does.
 //!
 //! Run: `BENCH_THREADS=1 cargo bench --bench inference` (release). Prints one line per
 //! measurement: `<path>_infer batch=.. threads=.. p50_us=.. p99_us=.. windows_per_s=.. gflops=..`.
@@ -30,17 +31,6 @@ fn windows(n: usize, len: usize, seed: usize) -> Vec<f32> {
     (0..n * len)
         .map(|i| (((i + seed * 7919) as f32) * 0.377).sin() * 2.0)
         .collect()
-}
-
-/// Floating-point operations of one window's forward (2 per multiply-add of every product).
-fn flops_per_window(t: usize, f: usize, d: usize, dh: usize) -> f64 {
-    let h = d / 2;
-    let (t, f, d, dh, h) = (t as f64, f as f64, d as f64, dh as f64, h as f64);
-    let input = 2.0 * t * f * d;
-    let lstm = 2.0 * (2.0 * t * d * 8.0 * h + 2.0 * t * 2.0 * h * 4.0 * h);
-    let attn = 2.0 * t * d * 3.0 * d + 2.0 * 2.0 * t * t * d + 2.0 * t * d * d;
-    let head = 2.0 * 2.0 * d * dh + 2.0 * dh * 2.0;
-    input + lstm + attn + head
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -112,8 +102,7 @@ fn main() {
     let model = load_bundle(&root.join("models/default"), &spec).expect("models/default");
     let fused = model.fused.as_ref().expect("fused forward");
     let (t, f) = (model.manifest.seq_len, model.spec.len());
-    let net = &model.manifest.net;
-    let flops = flops_per_window(t, f, net.d_model, net.d_hidden);
+    let flops = fused.model_flops_per_window();
     let fused_flops = fused.flops_per_window();
     pool.install(|| {
         println!(

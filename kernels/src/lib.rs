@@ -7,10 +7,10 @@
 //! attention's keys and values) and `A` rows at any stride. Every element of `C` is one chain of
 //! fused multiply-adds over `k` in order, started at zero and added to `C` at the end, whatever
 //! the number of rows and however they are tiled: **a row's result does not depend on the other
-//! rows** (so a window scores the same alone or in a batch of 256). [`gemm_bias`]: `C = bias + A · B`,
-//! a dense layer, the bias read where `gemm_acc` reads `C` (no pass that copies it into `C`);
-//! [`gemm_set`]: `C = A · B`, `C` not read. Register blocks, picked at
-//! run time: AVX-512 4 rows × 64 columns, a lone row × 128 columns (eight independent chains),
+//! rows** (so a window scores the same alone or in a batch of 256). [`gemm_bias`]:
+//! `C = bias + A · B`, a dense layer, the bias read where `gemm_acc` reads `C` (no pass that
+//! copies it into `C`); [`gemm_set`]: `C = A · B`, `C` not read. Register blocks, picked at run
+//! time: AVX-512 4 rows × 64 columns, a lone row × 128 columns (eight independent chains),
 //! 8 rows × 16 columns for one-panel products; AVX2 + FMA 3 rows × 32 columns; rows in chunks
 //! that stay in L2. The baseline path (no FMA) is plain multiply-add: its results differ from
 //! the FMA paths' in the last bits, but not between batch sizes on one machine.
@@ -448,9 +448,9 @@ fn block_starts<const MR: usize, const NP: usize>(
     )
 }
 
-/// Adds a block's accumulated lanes into `C` (or to the bias, or to nothing, into `C`): its valid rows
-/// `r0..r0 + rows` and panels `p0..p0 + np`, the columns at and past `n` (a last panel's
-/// padding) dropped.
+/// Stores a block's accumulated lanes into `C`, added to `C`, to the bias or to nothing
+/// (`base`): its valid rows `r0..r0 + rows` and panels `p0..p0 + np`, the columns at and past
+/// `n` (a last panel's padding) dropped.
 #[inline(always)]
 fn add_block<const MR: usize, const NP: usize>(
     lanes: &[[[f32; NR]; NP]; MR],

@@ -423,13 +423,24 @@ impl FusedNet {
     }
 
     /// Floating-point operations (a multiply-add counts two) of this forward's products per
-    /// window: what it executes, which is fewer than the architecture's count by the composed
-    /// first layer ([`FusedNet`]'s `input_gates`). The cell, softmax and LayerNorm are not
-    /// counted.
+    /// window: what it executes, which is fewer than [`Self::model_flops_per_window`] by the
+    /// composed first layer ([`FusedNet`]'s `input_gates`). The cell, softmax and LayerNorm are
+    /// not counted.
     pub fn flops_per_window(&self) -> f64 {
+        self.products_flops(self.f)
+    }
+
+    /// As [`Self::flops_per_window`], for the architecture as written: the first layer's gates
+    /// from the `d`-wide projection, what burn's forward and PyTorch's run.
+    pub fn model_flops_per_window(&self) -> f64 {
+        self.products_flops(self.d)
+    }
+
+    /// The products' operations per window, the first layer's gates from `gate_k` inputs.
+    fn products_flops(&self, gate_k: usize) -> f64 {
         let (t, f, d, h) = (self.t as f64, self.f as f64, self.d as f64, self.h as f64);
         let per_row = f * d // input projection, for the first residual
-            + f * 8.0 * h // first layer's gates, composed
+            + gate_k as f64 * 8.0 * h // first layer's gates
             + d * 8.0 * h // second layer's gates
             + 2.0 * 2.0 * h * 4.0 * h // recurrent products, two layers and directions
             + d * 3.0 * d // Q, K, V
@@ -979,13 +990,13 @@ mod avx512 {
     /// Beyond ±9 tanh rounds to ±1 in f32, and e^18 is far from overflowing.
     const TANH_CLAMP: f32 = 9.0;
 
-    /// Lanes `j..j + 16` of a row of `len`: all, or the row's tail.
+    /// Lanes `j..j + 16` of a row of `len`: all, the row's tail, or none for a block past the
+    /// row (so a block of a fixed register array is neither read nor written, nor summed).
     #[inline]
     fn tail_mask(len: usize, j: usize) -> __mmask16 {
-        if len - j >= 16 {
-            0xFFFF
-        } else {
-            (1 << (len - j)) - 1
+        match len.saturating_sub(j) {
+            left @ 0..16 => (1 << left) - 1,
+            _ => 0xFFFF,
         }
     }
 
@@ -997,8 +1008,6 @@ mod avx512 {
     pub(super) fn scaled_softmax(scores: &mut [f32], t: usize, scale: f32) {
         let s = _mm512_set1_ps(scale);
         let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
-        // Blocks past the row get an empty mask: neither read nor written, nor summed.
-        let mask = |j: usize| if j < t { tail_mask(t, j) } else { 0 };
         if t <= 64 {
             // Four rows at a time: each row is a chain (max, its reduction, exp, sum, its
             // reduction, scale) that the core ran mostly one after another; rows written side by
@@ -1020,13 +1029,16 @@ mod avx512 {
             // SAFETY (each block below): lanes j..j + 16 masked to the row's t.
             for j in (0..t).step_by(16) {
                 unsafe {
-                    max = _mm512_max_ps(max, _mm512_mask_loadu_ps(neg_inf, mask(j), p.add(j)))
+                    max = _mm512_max_ps(
+                        max,
+                        _mm512_mask_loadu_ps(neg_inf, tail_mask(t, j), p.add(j)),
+                    )
                 };
             }
             let off = _mm512_set1_ps(-scale * _mm512_reduce_max_ps(max));
             let mut sum = _mm512_setzero_ps();
             for j in (0..t).step_by(16) {
-                let m = mask(j);
+                let m = tail_mask(t, j);
                 unsafe {
                     let x = _mm512_maskz_loadu_ps(m, p.add(j));
                     let e = _mm512_maskz_mov_ps(m, exp(_mm512_fmadd_ps(x, s, off)));
@@ -1036,7 +1048,7 @@ mod avx512 {
             }
             let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
             for j in (0..t).step_by(16) {
-                let m = mask(j);
+                let m = tail_mask(t, j);
                 unsafe {
                     let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p.add(j)), inv);
                     _mm512_mask_storeu_ps(p.add(j), m, v);
@@ -1056,10 +1068,7 @@ mod avx512 {
     unsafe fn softmax_rows<const R: usize>(p: *mut f32, t: usize, scale: f32) {
         let s = _mm512_set1_ps(scale);
         let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
-        let masks: [__mmask16; 4] = std::array::from_fn(|b| {
-            let j = 16 * b;
-            if j < t { tail_mask(t, j) } else { 0 }
-        });
+        let masks: [__mmask16; 4] = std::array::from_fn(|b| tail_mask(t, 16 * b));
         let mut v = [[neg_inf; 4]; R];
         let mut off = [neg_inf; R];
         for r in 0..R {
@@ -1181,10 +1190,7 @@ mod avx512 {
     ) {
         // Plain loops over the register arrays: closures (`array::from_fn`) do not inherit
         // `target_feature`, and the intrinsics in them became calls.
-        let masks: [__mmask16; 8] = std::array::from_fn(|k| {
-            let j = 16 * k;
-            if j < d { tail_mask(d, j) } else { 0 }
-        });
+        let masks: [__mmask16; 8] = std::array::from_fn(|k| tail_mask(d, 16 * k));
         let len = d as f32;
         let mut x = [[_mm512_setzero_ps(); 8]; R];
         let mut mean = [_mm512_setzero_ps(); R];
